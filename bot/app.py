@@ -1,0 +1,114 @@
+"""Assembly of the running bot: database, storage, Bot, Dispatcher, polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.settings import Settings
+from bot.telegram.fsm_storage import SqlAlchemyStorage
+from bot.telegram.middlewares import DbSessionMiddleware, LanguageMiddleware, UpdateLogMiddleware
+from db import migrate
+from db.engine import create_engine, create_session_factory
+from handlers import build_router
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker
+    bot: Bot
+    dispatcher: Dispatcher
+
+    async def close(self) -> None:
+        await self.dispatcher.storage.close()
+        await self.dispatcher.fsm.events_isolation.close()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+def _storage(
+    settings: Settings, sessions: async_sessionmaker, prefix: str
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Forms and locks in Redis when several processes share the work, else in the database."""
+    if settings.redis_url:
+        storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(prefix=prefix)
+        )
+        return storage, storage.create_isolation()
+    return SqlAlchemyStorage(sessions), SimpleEventIsolation()
+
+
+def build_bot(settings: Settings) -> Bot:
+    token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
+    """Everything the bot needs, with the schema brought up to date first."""
+    engine = create_engine(settings.database_url)
+    await migrate.upgrade(engine)
+    sessions = create_session_factory(engine)
+    storage, isolation = _storage(settings, sessions, fsm_prefix)
+    dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings)
+    dispatcher.update.outer_middleware(UpdateLogMiddleware())
+    dispatcher.update.outer_middleware(LanguageMiddleware(settings.default_language))
+    dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
+    dispatcher.include_router(build_router())
+    return App(settings, engine, sessions, build_bot(settings), dispatcher)
+
+
+async def run_polling(app: App) -> None:
+    await app.bot.delete_webhook()
+    await app.dispatcher.start_polling(app.bot, handle_signals=False)
+
+
+async def run_webhook(app: App) -> None:
+    """An aiohttp server at the path of WEBHOOK_URL; Telegram posts updates to it."""
+    settings = app.settings
+    assert settings.webhook_url is not None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    server = web.Application()
+    SimpleRequestHandler(app.dispatcher, app.bot, secret_token=secret).register(
+        server, path=urlsplit(settings.webhook_url).path or "/"
+    )
+    setup_application(server, app.dispatcher, bot=app.bot)
+    await app.bot.set_webhook(
+        settings.webhook_url,
+        secret_token=secret,
+        allowed_updates=app.dispatcher.resolve_used_update_types(),
+    )
+    runner = web.AppRunner(server)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    log.info("webhook listening", extra={"port": settings.webhook_port})
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def serve(settings: Settings) -> None:
+    app = await create_app(settings)
+    try:
+        await (run_webhook(app) if settings.webhook_url else run_polling(app))
+    finally:
+        await app.close()

@@ -1,0 +1,42 @@
+"""Structured logs: one `key=value` line per event, easy to grep and to ship anywhere."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        fields.update(
+            {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
+        )
+        line = " ".join(f"{key}={_quote(value)}" for key, value in fields.items())
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def _quote(value: object) -> str:
+    text = str(value)
+    if not text or any(ch in text for ch in ' "='):
+        return '"' + text.replace('"', '\\"') + '"'
+    return text
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aiogram logs every handled update at INFO with user ids and timing; ours does that once.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)

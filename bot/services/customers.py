@@ -1,0 +1,43 @@
+"""What a signed-up customer can look up about themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.signup import EntryStatus
+from db.repositories import customers as customer_repo
+from db.repositories import ledger as ledger_repo
+
+
+@dataclass(frozen=True)
+class Profile:
+    customer_id: int
+    name: str
+    phone: str
+    birthday: date | None
+    gender: str | None
+    city: str | None
+    ads_opt_in: bool
+    balance: int
+    interests: list[str] = field(default_factory=list)
+
+
+async def active_profile(session: AsyncSession, telegram_id: int) -> Profile | None:
+    """The customer's profile and balance, or None until signup is complete."""
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    if customer is None or customer.status != EntryStatus.ACTIVE:
+        return None
+    return Profile(
+        customer_id=customer.id,
+        name=customer.name or "",
+        phone=customer.phone or "",
+        birthday=customer.birthday,
+        gender=customer.gender,
+        city=customer.city,
+        ads_opt_in=customer.ads_opt_in,
+        balance=await ledger_repo.balance(session, customer.id),
+        interests=list(customer.interests or []),
+    )

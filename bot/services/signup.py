@@ -1,0 +1,188 @@
+"""Signup: consent, questionnaire answers and the welcome bonus, as one messenger-free service."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.consent import ConsentKind, text_version
+from bot.domain.phone import mask_phone
+from bot.domain.questionnaire import SignupAnswers
+from bot.services.sources import resolve_start
+from db.base import utcnow
+from db.models import Customer, LedgerEntry
+from db.repositories import consents, events
+from db.repositories import customers as customer_repo
+from db.repositories import ledger as ledger_repo
+
+log = logging.getLogger(__name__)
+
+
+class EntryStatus(StrEnum):
+    NEW = "new"
+    PENDING = "pending"
+    ACTIVE = "active"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Who opened the bot: a stranger, someone mid-signup, or a member with a balance."""
+
+    status: EntryStatus
+    source_id: int | None
+    name: str | None = None
+    balance: int = 0
+
+
+@dataclass(frozen=True)
+class PhoneConflict:
+    """A phone already belongs to another customer; `is_new` is False for a repeated attempt."""
+
+    is_new: bool
+    masked_phone: str
+    owner_customer_id: int
+    claimant_customer_id: int
+
+
+@dataclass(frozen=True)
+class Welcome:
+    name: str
+    bonus: int
+    balance: int
+
+
+class PhoneTakenError(Exception):
+    """The phone was taken by someone else between the question and the last answer."""
+
+
+async def open_bot(
+    session: AsyncSession, link_key: bytes, telegram_id: int, payload: str | None
+) -> Entry:
+    source_id = await resolve_start(session, link_key, payload)
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    await session.commit()
+    if customer is None:
+        return Entry(EntryStatus.NEW, source_id)
+    if customer.status == EntryStatus.PENDING:
+        return Entry(EntryStatus.PENDING, customer.source_id)
+    balance = await ledger_repo.balance(session, customer.id)
+    return Entry(EntryStatus.ACTIVE, customer.source_id, customer.name, balance)
+
+
+async def give_consent(
+    session: AsyncSession,
+    telegram_id: int,
+    language: str,
+    source_id: int | None,
+    consent_text: str,
+) -> int:
+    """Record consent to personal-data processing and open a pending customer; idempotent."""
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    if customer is not None:
+        return customer.id
+    version = text_version(ConsentKind.PERSONAL_DATA, language, consent_text)
+    await consents.remember_text(
+        session, version, ConsentKind.PERSONAL_DATA, language, consent_text
+    )
+    customer = Customer(
+        telegram_id=telegram_id, status=EntryStatus.PENDING, language=language, source_id=source_id
+    )
+    try:
+        async with session.begin_nested():
+            await customer_repo.add(session, customer)
+    except IntegrityError:  # the same person pressed "Agree" in two processes at once
+        await session.rollback()
+        existing = await customer_repo.by_telegram_id(session, telegram_id)
+        assert existing is not None
+        return existing.id
+    await consents.add(session, customer.id, ConsentKind.PERSONAL_DATA, True, version)
+    await events.add_funnel_event(session, "consent_given", source_id)
+    await session.commit()
+    return customer.id
+
+
+async def decline_consent(session: AsyncSession, source_id: int | None) -> None:
+    """Only an anonymous funnel event: nothing that identifies the person is stored."""
+    await events.add_funnel_event(session, "consent_declined", source_id)
+    await session.commit()
+
+
+async def check_phone(session: AsyncSession, telegram_id: int, phone: str) -> PhoneConflict | None:
+    """None when the phone is free for this person; otherwise record it for the owner."""
+    holder = await customer_repo.by_phone(session, phone)
+    if holder is None or holder.telegram_id == telegram_id:
+        return None
+    claimant = await customer_repo.by_telegram_id(session, telegram_id)
+    claimant_id = claimant.id if claimant else 0
+    phone_hash = hashlib.sha256(phone.encode()).hexdigest()[:24]
+    masked = mask_phone(phone)
+    is_new = await events.add_alert_once(
+        session,
+        "phone_conflict",
+        f"phone:{phone_hash}:{telegram_id}",
+        {"phone": masked, "owner_customer_id": holder.id, "claimant_customer_id": claimant_id},
+    )
+    await session.commit()
+    log.warning(
+        "phone conflict: customer %s claims the phone of customer %s", claimant_id, holder.id
+    )
+    return PhoneConflict(is_new, masked, holder.id, claimant_id)
+
+
+async def complete(
+    session: AsyncSession,
+    telegram_id: int,
+    answers: SignupAnswers,
+    ads_opt_in: bool,
+    ads_text: str,
+    language: str,
+    welcome_bonus: int,
+) -> Welcome:
+    """Store the answers, the advertising decision and the welcome bonus in one transaction.
+
+    Safe to call twice (a double-tapped last button): the second call finds an active customer
+    and the bonus's idempotency key, and returns the same welcome.
+    """
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    if customer is None:
+        raise LookupError("complete() before give_consent()")
+    if customer.status == EntryStatus.PENDING:
+        version = text_version(ConsentKind.ADVERTISING, language, ads_text)
+        await consents.remember_text(session, version, ConsentKind.ADVERTISING, language, ads_text)
+        customer.name = answers.name
+        customer.phone = answers.phone
+        customer.birthday = answers.birthday
+        customer.gender = answers.gender
+        customer.city = answers.city
+        customer.interests = list(answers.interests)
+        customer.ads_opt_in = ads_opt_in
+        customer.language = language
+        customer.status = EntryStatus.ACTIVE
+        customer.signed_up_at = utcnow()
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:
+            await session.rollback()
+            raise PhoneTakenError from None
+        await consents.add(session, customer.id, ConsentKind.ADVERTISING, ads_opt_in, version)
+        await events.add_funnel_event(session, "completed", customer.source_id)
+    if welcome_bonus > 0:
+        await ledger_repo.add_once(
+            session,
+            LedgerEntry(
+                customer_id=customer.id,
+                kind="bonus",
+                points=welcome_bonus,
+                reason="welcome",
+                idempotency_key=f"welcome:{customer.id}",
+            ),
+        )
+    await session.commit()
+    balance = await ledger_repo.balance(session, customer.id)
+    return Welcome(customer.name or answers.name, welcome_bonus, balance)

@@ -1,0 +1,124 @@
+"""One settings object for the whole process, read from the environment and `.env`.
+
+Every field is documented in `.env.example`; a wrong value stops the process with one line that
+names it (see `load_settings`), because a shop owner editing `.env` should not face a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TELEGRAM_API_DEFAULT = "https://api.telegram.org"
+Language = Literal["ru", "en"]
+
+
+def _split_list(value: object) -> object:
+    """Accept `a, b, c` in `.env` as well as a list, for the list-valued settings."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = TELEGRAM_API_DEFAULT
+    database_url: str = "sqlite+aiosqlite:///clientbase.db"
+    redis_url: str | None = None
+    owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    link_secret: SecretStr | None = None
+    timezone: str = "Europe/Moscow"
+    default_language: Language = "ru"
+
+    shop_name: str = "Our shop"
+    operator_name: str = ""
+    privacy_policy_url: str = ""
+    welcome_bonus: int = Field(default=100, ge=0, le=1_000_000)
+    cities: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    interests: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["Новинки", "Скидки", "Подарки"]
+    )
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("owner_ids", "cities", "interests", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///file.db or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("interests")
+    @classmethod
+    def _short_interests(cls, value: list[str]) -> list[str]:
+        if len(value) > 20:
+            raise ValueError("at most 20 interests")
+        return value
+
+    @model_validator(mode="after")
+    def _secret_with_token(self) -> Settings:
+        secret = self.link_secret.get_secret_value() if self.link_secret else ""
+        if self.bot_token is not None and len(secret) < 16:
+            raise ValueError("LINK_SECRET: set at least 16 random characters to sign QR links")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def link_key(self) -> bytes:
+        """Key that signs deep links; the sandbox gets a fixed development key."""
+        if self.link_secret is None:
+            return b"sandbox-link-secret-not-for-production"
+        return self.link_secret.get_secret_value().encode()
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names it in one line."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if name == "settings" and ":" in message:
+            name, message = (part.strip() for part in message.split(":", 1))
+        raise SettingsError(f"{name}: {message}") from None

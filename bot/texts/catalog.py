@@ -1,0 +1,68 @@
+"""The shape of a language: every user-facing text the bot can say, as one field each.
+
+A language is one instance of `Texts` (see `ru.py`, `en.py`), so a text missing in one language
+is a TypeError at import, not a blank message in a customer's chat. Placeholders are
+`str.format` fields; values a user typed are HTML-escaped by the caller before formatting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Texts:
+    language: str
+    # Consent to personal-data processing (152-FZ) and to advertising (38-FZ).
+    consent_personal_data: str
+    consent_policy_link: str
+    consent_agree: str
+    consent_decline: str
+    consent_declined: str
+    consent_changed_mind: str
+    consent_advertising: str
+    ads_yes: str
+    ads_no: str
+    # The questionnaire.
+    progress: str
+    ask_name: str
+    ask_phone: str
+    ask_birthday: str
+    ask_gender: str
+    ask_city: str
+    ask_city_buttons: str
+    ask_interests: str
+    back: str
+    skip: str
+    done: str
+    share_phone: str
+    female: str
+    male: str
+    bad_name: str
+    bad_phone: str
+    phone_not_own: str
+    phone_taken: str
+    bad_birthday_format: str
+    bad_birthday_age: str
+    use_buttons: str
+    text_expected: str
+    contact_expected: str
+    resume: str
+    # After signup.
+    welcome: str
+    returning: str
+    menu_balance: str
+    menu_card: str
+    menu_profile: str
+    menu_help: str
+    balance: str
+    card_soon: str
+    profile: str
+    profile_empty: str
+    help: str
+    help_short: str
+    not_signed_up: str
+    # Service answers.
+    already_done: str
+    sorry: str
+    owner_phone_conflict: str

@@ -1,0 +1,103 @@
+"""English, for customers whose Telegram speaks English."""
+
+from bot.texts.catalog import Texts
+
+EN = Texts(
+    language="en",
+    consent_personal_data=(
+        "<b>{shop}</b>: loyalty program\n\n"
+        "To credit points and send you a card we need your consent to the processing of your "
+        "personal data (name, phone, birthday, gender, city, interests, purchase history) by "
+        "{operator} for the loyalty program, under Russian Federal Law 152-FZ on personal data. "
+        "The consent is valid until you withdraw it; you can withdraw it at any time in your "
+        "profile and your data will be deleted."
+    ),
+    consent_policy_link='\n\n<a href="{url}">Personal data policy</a>',
+    consent_agree="✅ I agree",
+    consent_decline="Decline",
+    consent_declined=(
+        "Understood. We have stored nothing about you.\n\n"
+        "Without consent we cannot credit points, give the signup bonus ({bonus} points) or "
+        "greet you on your birthday. If you change your mind, press the button below or /start."
+    ),
+    consent_changed_mind="I changed my mind",
+    consent_advertising=(
+        "Last question. Would you like to receive advertising from {shop}: offers, discounts "
+        "and personal deals? This is a separate consent (Federal Law 38-FZ on advertising); "
+        "saying no changes nothing else, and you can unsubscribe at any time."
+    ),
+    ads_yes="Yes, send them",
+    ads_no="No, thanks",
+    progress="<i>Step {step} of {total}</i>\n",
+    ask_name="What is your name?",
+    ask_phone=(
+        "Your phone number: the cashier finds your card by it. "
+        "Press “📱 Share my number” below or type the number."
+    ),
+    ask_birthday=(
+        "When is your birthday? We will send a gift. "
+        "Type the date, e.g. <code>25.03.1990</code>, or press “Skip”."
+    ),
+    ask_gender="Your gender?",
+    ask_city="Which city do you live in? Type its name.",
+    ask_city_buttons="Which city do you live in? Choose or type its name.",
+    ask_interests="What are you interested in? Tick everything that fits and press “Done”.",
+    back="⬅️ Back",
+    skip="Skip",
+    done="Done ✔️",
+    share_phone="📱 Share my number",
+    female="Female",
+    male="Male",
+    bad_name="Please type your name as text, 1 to 60 characters.",
+    bad_phone=(
+        "We could not read that number. Type it in full, e.g. <code>+7 916 123-45-67</code>, "
+        "or press “📱 Share my number”."
+    ),
+    phone_not_own=(
+        "That is someone else's contact. Press “📱 Share my number” to share yours, "
+        "or type your number."
+    ),
+    phone_taken=(
+        "This number is already linked to another Telegram account. We have told the shop: "
+        "if the number is yours, they will contact you, or ask at the till. "
+        "You can also give another number."
+    ),
+    bad_birthday_format=(
+        "We did not understand the date. Type it like <code>25.03.1990</code>, or press “Skip”."
+    ),
+    bad_birthday_age="The date looks mistyped: check the year, e.g. <code>25.03.1990</code>.",
+    use_buttons="Please choose with a button under the question.",
+    text_expected="A text answer is needed here.",
+    contact_expected="Press “📱 Share my number” or type the number.",
+    resume="Let's continue where we left off.",
+    welcome=(
+        "Done, {name}! 🎉 You are in the {shop} loyalty program.\n"
+        "You got <b>{bonus}</b> welcome points. Balance: <b>{balance}</b>."
+    ),
+    returning="Welcome back, {name}! Your balance: <b>{balance}</b> points.",
+    menu_balance="💰 Balance",
+    menu_card="💳 My card",
+    menu_profile="👤 Profile",
+    menu_help="❓ Help",
+    balance="You have <b>{balance}</b> points.",
+    card_soon="Your card with a QR code for the till is coming here soon. "
+    "Meanwhile, tell the cashier your phone number.",
+    profile=(
+        "<b>Your profile</b>\nName: {name}\nPhone: {phone}\nBirthday: {birthday}\n"
+        "Gender: {gender}\nCity: {city}\nInterests: {interests}\nMailings: {ads}"
+    ),
+    profile_empty="not given",
+    help=(
+        "This is the {shop} loyalty program. You earn points on purchases: tell the cashier "
+        "your phone number. Commands: /balance, /card, /profile, /help."
+    ),
+    help_short="Choose an item of the menu below or press /help.",
+    not_signed_up="You are not in the program yet. Press /start to join.",
+    already_done="Already done 👌",
+    sorry="Sorry, something went wrong. Please try again a little later.",
+    owner_phone_conflict=(
+        "⚠️ Number {phone} is already registered (customer #{owner_customer}) and another "
+        "Telegram account (customer #{claimant}) tries to use it. Not merged automatically: "
+        "please check."
+    ),
+)

@@ -1,0 +1,30 @@
+"""Funnel events and owner alerts: small append-only logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import FunnelEvent, OwnerAlert
+
+
+async def add_funnel_event(session: AsyncSession, kind: str, source_id: int | None) -> None:
+    session.add(FunnelEvent(kind=kind, source_id=source_id))
+    await session.flush()
+
+
+async def add_alert_once(
+    session: AsyncSession, kind: str, dedup_key: str, details: dict[str, Any]
+) -> bool:
+    """Record an alert unless the same one is already there; True when it is new."""
+    if await session.scalar(select(OwnerAlert.id).where(OwnerAlert.dedup_key == dedup_key)):
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(OwnerAlert(kind=kind, dedup_key=dedup_key, details=details))
+    except IntegrityError:
+        return False
+    return True

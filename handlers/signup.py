@@ -1,0 +1,272 @@
+"""The signup form: consent, six questions and the advertising opt-in.
+
+Every button carries the step it belongs to, and is acted on only while the form is at that
+step: a double tap, or a tap on an old message, gets "already done" and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from aiogram import F, Router, html
+from aiogram.filters import StateFilter
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.birthday import BirthdayError, parse_birthday
+from bot.domain.phone import mask_phone, normalize_phone
+from bot.domain.questionnaire import (
+    GENDERS,
+    SignupAnswers,
+    Step,
+    clean_city,
+    clean_name,
+    previous_step,
+)
+from bot.services import signup
+from bot.settings import Settings
+from bot.telegram import keyboards
+from bot.telegram.keyboards import AdsCb, ConsentCb, FormCb
+from bot.telegram.notify import notify_owners
+from bot.telegram.questions import STATE_STEPS, FormChat, Signup, advertising_text, consent_text
+from bot.texts import Texts, texts_for
+
+# --- consent -------------------------------------------------------------------------------
+
+
+async def on_consent_given(
+    query: CallbackQuery, form: FormChat, session: AsyncSession, language: str
+) -> None:
+    source_id = (await form.state.get_data()).get("source_id")
+    text = consent_text(form.texts, form.settings)
+    await signup.give_consent(session, form.user.id, language, source_id, text)
+    await query.answer()
+    await form.ask(Step.NAME)
+
+
+async def on_consent_declined(
+    query: CallbackQuery, callback_data: ConsentCb, form: FormChat, session: AsyncSession
+) -> None:
+    source_id = callback_data.source or None
+    await form.state.clear()
+    await signup.decline_consent(session, source_id)
+    await query.answer()
+    await form.say(
+        form.texts.consent_declined.format(bonus=form.settings.welcome_bonus),
+        keyboards.changed_mind(form.texts, source_id),
+    )
+
+
+async def on_consent_reconsidered(
+    query: CallbackQuery, callback_data: ConsentCb, form: FormChat, session: AsyncSession
+) -> None:
+    await query.answer()
+    entry = await signup.open_bot(session, form.settings.link_key, form.user.id, None)
+    if entry.status is not signup.EntryStatus.NEW:
+        await form.say(form.texts.already_done)
+        return
+    await form.ask_consent(callback_data.source or None)
+
+
+# --- the questions -------------------------------------------------------------------------
+
+
+async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> None:
+    texts, settings = form.texts, form.settings
+    if message.contact is not None:
+        if message.contact.user_id != form.user.id:
+            await form.again(texts.phone_not_own)
+            return
+        phone = normalize_phone(message.contact.phone_number)
+    elif message.text == texts.back:
+        await form.ask(Step.NAME)
+        return
+    elif message.text is not None:
+        phone = normalize_phone(message.text)
+    else:
+        await form.again(texts.contact_expected)
+        return
+    if phone is None:
+        await form.again(texts.bad_phone)
+        return
+    conflict = await signup.check_phone(session, form.user.id, phone)
+    if conflict is not None:
+        if conflict.is_new:
+            alert = texts_for(settings.default_language).owner_phone_conflict.format(
+                phone=conflict.masked_phone,
+                owner_customer=conflict.owner_customer_id,
+                claimant=conflict.claimant_customer_id,
+            )
+            await notify_owners(form.bot, settings.owner_ids, alert)
+        await form.again(texts.phone_taken)
+        return
+    await form.state.update_data(phone=phone)
+    await form.say(f"✓ {mask_phone(phone)}", ReplyKeyboardRemove())
+    await form.accept(Step.PHONE)
+
+
+async def _on_text_answer(step: Step, text: str, form: FormChat) -> None:
+    texts = form.texts
+    if step is Step.NAME:
+        if (name := clean_name(text)) is None:
+            await form.again(texts.bad_name)
+        else:
+            await form.accept(step, name=name)
+    elif step is Step.BIRTHDAY:
+        try:
+            born = parse_birthday(text, datetime.now(form.settings.zone).date())
+        except BirthdayError as error:
+            age = error.reason == "age"
+            await form.again(texts.bad_birthday_age if age else texts.bad_birthday_format)
+        else:
+            await form.accept(step, birthday=born.isoformat())
+    elif step is Step.CITY:
+        if (city := clean_city(text)) is None:
+            await form.again(texts.text_expected)
+        else:
+            await form.accept(step, city=city)
+    else:
+        await form.again(texts.use_buttons)
+
+
+async def on_form_message(message: Message, form: FormChat, session: AsyncSession) -> None:
+    """Any message while a question waits: the answer if it fits, else the question again."""
+    step = await form.current_step()
+    assert step is not None
+    if step is Step.PHONE:
+        await _on_phone(message, form, session)
+    elif message.text is None:
+        await form.again(form.texts.text_expected)
+    elif message.text.startswith("/"):
+        await form.again(form.texts.resume)
+    else:
+        await _on_text_answer(step, message.text, form)
+
+
+def _picked(step: Step, value: str, form: FormChat) -> dict[str, object] | None:
+    """The answer a pick button stands for, or None for a value that is not (or no longer) valid."""
+    if step is Step.NAME and value == "tg":
+        name = clean_name(form.user.first_name)
+        return {"name": name} if name else None
+    if step is Step.GENDER and value in GENDERS:
+        return {"gender": value}
+    cities = form.settings.cities
+    if step is Step.CITY and value.isdigit() and int(value) < len(cities):
+        return {"city": cities[int(value)]}
+    return None
+
+
+_SKIPPED = {Step.BIRTHDAY: "birthday", Step.GENDER: "gender", Step.CITY: "city"}
+
+
+async def on_form_button(query: CallbackQuery, callback_data: FormCb, form: FormChat) -> None:
+    step = await form.current_step()
+    action = callback_data.action
+    if callback_data.step != step or step is None:
+        await query.answer(form.texts.already_done)
+    elif step is Step.INTERESTS and action in ("pick", "done"):
+        await _on_interests(query, callback_data, form)
+    elif action == "back" and (previous := previous_step(step)) is not None:
+        await query.answer()
+        await form.ask(previous)
+    elif action == "skip" and step in _SKIPPED:
+        await query.answer()
+        await form.accept(step, **{_SKIPPED[step]: None})
+    elif action == "pick" and (answer := _picked(step, callback_data.value, form)):
+        await query.answer()
+        await form.accept(step, **answer)
+    else:
+        await query.answer(form.texts.already_done)
+
+
+async def _on_interests(query: CallbackQuery, callback_data: FormCb, form: FormChat) -> None:
+    await query.answer()
+    if callback_data.action == "done":
+        await form.ask_advertising()
+        return
+    names = form.settings.interests
+    value = callback_data.value
+    if not value.isdigit() or int(value) >= len(names) or query.message is None:
+        return
+    chosen = set((await form.state.get_data()).get("interest_ids", [])) ^ {int(value)}
+    await form.state.update_data(interest_ids=sorted(chosen))
+    await form.bot.edit_message_reply_markup(
+        chat_id=form.user.id,
+        message_id=query.message.message_id,
+        reply_markup=keyboards.interests(form.texts, names, chosen),
+    )
+
+
+# --- advertising opt-in and the end --------------------------------------------------------
+
+
+def _answers(data: dict, settings: Settings) -> SignupAnswers:
+    birthday = data.get("birthday")
+    names = settings.interests
+    return SignupAnswers(
+        name=data["name"],
+        phone=data["phone"],
+        birthday=date.fromisoformat(birthday) if birthday else None,
+        gender=data.get("gender"),
+        city=data.get("city"),
+        interests=[names[index] for index in data.get("interest_ids", []) if index < len(names)],
+    )
+
+
+async def on_advertising_answer(
+    query: CallbackQuery,
+    callback_data: AdsCb,
+    form: FormChat,
+    session: AsyncSession,
+    language: str,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    await query.answer()
+    if callback_data.answer == "back":
+        await form.ask(Step.INTERESTS)
+        return
+    try:
+        welcome = await signup.complete(
+            session,
+            form.user.id,
+            _answers(await form.state.get_data(), settings),
+            ads_opt_in=callback_data.answer == "yes",
+            ads_text=advertising_text(texts, settings),
+            language=language,
+            welcome_bonus=settings.welcome_bonus,
+        )
+    except signup.PhoneTakenError:
+        await form.ask(Step.PHONE, texts.phone_taken)
+        return
+    await form.state.clear()
+    text = texts.welcome.format(
+        name=html.quote(welcome.name),
+        shop=html.quote(settings.shop_name),
+        bonus=welcome.bonus,
+        balance=welcome.balance,
+    )
+    await form.say(text, keyboards.main_menu(texts))
+
+
+async def on_unexpected_at_buttons(message: Message, form: FormChat) -> None:
+    text = message.text or ""
+    await form.again(form.texts.resume if text.startswith("/") else form.texts.use_buttons)
+
+
+def build_router() -> Router:
+    router = Router(name="signup")
+    router.callback_query.register(
+        on_consent_given, Signup.consent, ConsentCb.filter(F.action == "agree")
+    )
+    router.callback_query.register(
+        on_consent_declined, Signup.consent, ConsentCb.filter(F.action == "decline")
+    )
+    router.callback_query.register(
+        on_consent_reconsidered, StateFilter(None), ConsentCb.filter(F.action == "again")
+    )
+    router.message.register(on_form_message, StateFilter(*STATE_STEPS))
+    router.callback_query.register(on_form_button, StateFilter(*STATE_STEPS), FormCb.filter())
+    router.callback_query.register(on_advertising_answer, Signup.ads, AdsCb.filter())
+    router.message.register(on_unexpected_at_buttons, StateFilter(Signup.consent, Signup.ads))
+    return router
