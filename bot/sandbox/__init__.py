@@ -1,0 +1,1 @@
+"""Local stand-ins for external services, so the bot can run and be tested offline."""
