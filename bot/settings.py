@@ -117,8 +117,11 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = "_".join(str(part) for part in first["loc"]).upper() or "settings"
+        location = first["loc"]
+        name = str(location[0]).upper() if location else "settings"
         message = str(first["msg"]).removeprefix("Value error, ")
+        if len(location) > 1 and isinstance(location[1], int):
+            message = f"item {location[1] + 1}: {message}"
         if name == "settings" and ":" in message:
             name, message = (part.strip() for part in message.split(":", 1))
         raise SettingsError(f"{name}: {message}") from None
