@@ -29,7 +29,8 @@ async def _member(message: Message, session: AsyncSession, texts: Texts) -> Prof
 async def cmd_balance(message: Message, session: AsyncSession, texts: Texts) -> None:
     if profile := await _member(message, session, texts):
         await message.answer(
-            texts.balance.format(balance=profile.balance), reply_markup=keyboards.main_menu(texts)
+            texts.balance.format(balance=texts.points(profile.balance)),
+            reply_markup=keyboards.main_menu(texts),
         )
 
 

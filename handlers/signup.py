@@ -52,7 +52,7 @@ async def on_consent_declined(
     await signup.decline_consent(session, source_id)
     await query.answer()
     await form.say(
-        form.texts.consent_declined.format(bonus=form.settings.welcome_bonus),
+        form.texts.consent_declined.format(bonus=form.texts.points(form.settings.welcome_bonus)),
         keyboards.changed_mind(form.texts, source_id),
     )
 
@@ -243,8 +243,8 @@ async def on_advertising_answer(
     text = texts.welcome.format(
         name=html.quote(welcome.name),
         shop=html.quote(settings.shop_name),
-        bonus=welcome.bonus,
-        balance=welcome.balance,
+        bonus=texts.points(welcome.bonus),
+        balance=texts.points(welcome.balance),
     )
     await form.say(text, keyboards.main_menu(texts))
 

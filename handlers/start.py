@@ -28,7 +28,9 @@ async def cmd_start(
     if entry.status is EntryStatus.ACTIVE:
         await form.state.clear()
         await message.answer(
-            texts.returning.format(name=html.quote(entry.name or ""), balance=entry.balance),
+            texts.returning.format(
+                name=html.quote(entry.name or ""), balance=texts.points(entry.balance)
+            ),
             reply_markup=keyboards.main_menu(texts),
         )
     elif await form.state.get_state() is not None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Texts:
     language: str
+    points_forms: tuple[str, str, str]  # one, few, many: 1 балл, 2 балла, 5 баллов
     # Consent to personal-data processing (152-FZ) and to advertising (38-FZ).
     consent_personal_data: str
     consent_policy_link: str
@@ -66,3 +67,15 @@ class Texts:
     already_done: str
     sorry: str
     owner_phone_conflict: str
+
+    def points(self, amount: int) -> str:
+        """`21 балл`, `22 балла`, `25 баллов`: Russian plural rules (English uses one and many)."""
+        one, few, many = self.points_forms
+        tail, tens = abs(amount) % 10, abs(amount) % 100
+        if tail == 1 and tens != 11:
+            form = one
+        elif 2 <= tail <= 4 and not 12 <= tens <= 14:
+            form = few
+        else:
+            form = many
+        return f"{amount} {form}"

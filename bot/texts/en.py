@@ -4,6 +4,7 @@ from bot.texts.catalog import Texts
 
 EN = Texts(
     language="en",
+    points_forms=("point", "points", "points"),
     consent_personal_data=(
         "<b>{shop}</b>: loyalty program\n\n"
         "To credit points and send you a card we need your consent to the processing of your "
@@ -17,7 +18,7 @@ EN = Texts(
     consent_decline="Decline",
     consent_declined=(
         "Understood. We have stored nothing about you.\n\n"
-        "Without consent we cannot credit points, give the signup bonus ({bonus} points) or "
+        "Without consent we cannot credit points, give the signup bonus ({bonus}) or "
         "greet you on your birthday. If you change your mind, press the button below or /start."
     ),
     consent_changed_mind="I changed my mind",
@@ -72,14 +73,14 @@ EN = Texts(
     resume="Let's continue where we left off.",
     welcome=(
         "Done, {name}! 🎉 You are in the {shop} loyalty program.\n"
-        "You got <b>{bonus}</b> welcome points. Balance: <b>{balance}</b>."
+        "You got <b>{bonus}</b> for joining. Balance: <b>{balance}</b>."
     ),
-    returning="Welcome back, {name}! Your balance: <b>{balance}</b> points.",
+    returning="Welcome back, {name}! Your balance: <b>{balance}</b>.",
     menu_balance="💰 Balance",
     menu_card="💳 My card",
     menu_profile="👤 Profile",
     menu_help="❓ Help",
-    balance="You have <b>{balance}</b> points.",
+    balance="You have <b>{balance}</b>.",
     card_soon="Your card with a QR code for the till is coming here soon. "
     "Meanwhile, tell the cashier your phone number.",
     profile=(

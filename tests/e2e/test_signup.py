@@ -40,7 +40,7 @@ async def _sign_up(bot: RunningBot, user: FakeUser, payload: str | None = None) 
     ads_q = await bot.press(user, interests_q, "Готово ✔️")
     welcome = await bot.press(user, ads_q, "Нет, спасибо")
     assert "Шаг 1 из 6" in name_q.text
-    assert "100" in welcome.text
+    assert "<b>100 баллов</b>" in welcome.text
 
 
 async def test_full_signup_from_a_signed_qr_payload(running: RunningBot) -> None:
@@ -81,7 +81,7 @@ async def test_full_signup_from_a_signed_qr_payload(running: RunningBot) -> None
     ads_q = await bot.press(user, edited, "Готово ✔️")
     assert "38-ФЗ" in ads_q.text
     welcome = await bot.press(user, ads_q, "Да, присылайте")
-    assert "Анна Петрова" in welcome.text and "<b>100</b>" in welcome.text
+    assert "Анна Петрова" in welcome.text and "<b>100 баллов</b>" in welcome.text
     assert "💰 Баланс" in welcome.button_texts()
 
     async with bot.sessions() as session:
@@ -157,10 +157,10 @@ async def test_plain_start_works_and_returning_customer_sees_balance(running: Ru
     bot, user = running, running.new_user()
     await _sign_up(bot, user)
     greeting = await bot.start_bot(user)
-    assert "С возвращением" in greeting.text and "<b>100</b>" in greeting.text
+    assert "С возвращением" in greeting.text and "<b>100 баллов</b>" in greeting.text
     assert "Как вас зовут" not in greeting.text
     balance = await bot.say(user, "💰 Баланс")
-    assert "<b>100</b>" in balance.text
+    assert "<b>100 баллов</b>" in balance.text
 
 
 async def test_restart_mid_form_continues_at_the_same_step(running: RunningBot) -> None:

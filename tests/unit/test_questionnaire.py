@@ -13,3 +13,20 @@ def test_names_are_tidied_and_nonsense_refused() -> None:
     assert clean_name("12345") is None
     assert clean_name("/start") is None
     assert clean_name("Я" * 61) is None
+
+
+def test_points_agree_with_the_number() -> None:
+    from bot.texts import texts_for
+
+    ru, en = texts_for("ru"), texts_for("en")
+    assert [ru.points(n) for n in (1, 2, 5, 11, 21, 22, 112, 100)] == [
+        "1 балл",
+        "2 балла",
+        "5 баллов",
+        "11 баллов",
+        "21 балл",
+        "22 балла",
+        "112 баллов",
+        "100 баллов",
+    ]
+    assert (en.points(1), en.points(100)) == ("1 point", "100 points")

@@ -58,3 +58,15 @@ def test_plain_postgres_urls_get_the_async_driver() -> None:
 def test_short_link_secret_with_a_token_is_refused() -> None:
     with pytest.raises(SettingsError, match="LINK_SECRET"):
         load_settings(_env_file=None, bot_token="1:a", link_secret="short")
+
+
+def test_env_example_documents_every_setting() -> None:
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    documented = {
+        line.split("=", 1)[0].lstrip("# ").strip()
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if "=" in line and line.split("=", 1)[0].lstrip("# ").strip().isupper()
+    }
+    assert {name.upper() for name in Settings.model_fields} <= documented
