@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
@@ -23,6 +24,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("sandbox", help="chat with the bot in this terminal, no token needed")
     commands.add_parser("migrate", help="bring the database schema up to date and exit")
+
+    qr = commands.add_parser("qr", help="write QR codes and A4/A6 posters for a store's source")
+    qr.add_argument("--store", required=True, help="store name or address, e.g. 'Тверская, 1'")
+    qr.add_argument("--campaign", default="", help="where it hangs or the campaign, e.g. Касса")
+    qr.add_argument(
+        "--employee", action="append", default=[], help="employee name (repeat for several)"
+    )
+    qr.add_argument("--format", choices=["png", "pdf"], default="pdf", help="poster format")
+    qr.add_argument("--out", type=Path, default=Path("qr"), help="folder for the files (./qr)")
+
+    listing = commands.add_parser("sources", help="list sources; enable or disable one")
+    switch = listing.add_mutually_exclusive_group()
+    switch.add_argument("--enable", type=int, metavar="ID")
+    switch.add_argument("--disable", type=int, metavar="ID", help="e.g. a lost or retired code")
+
+    stats = commands.add_parser("stats", help="reports")
+    stats.add_argument("report", choices=["sources"], help="sources: the signup funnel")
     return parser
 
 
@@ -38,8 +56,21 @@ async def _migrate(settings: Settings) -> None:
     print(f"database is up to date: {settings.database_url.split('://')[0]}")
 
 
-def _run(command: str, settings: Settings) -> None:
-    if command == "migrate":
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.command or "run"
+    if command in ("qr", "sources", "stats"):
+        from bot import shell
+
+        if command == "qr":
+            employees = args.employee
+            asyncio.run(
+                shell.make_qr(settings, args.store, args.campaign, employees, args.format, args.out)
+            )
+        elif command == "sources":
+            return asyncio.run(shell.list_sources(settings, args.enable, args.disable))
+        else:
+            asyncio.run(shell.print_funnel(settings))
+    elif command == "migrate":
         asyncio.run(_migrate(settings))
     elif command == "sandbox" or settings.bot_token is None:
         from bot.sandbox.console import run_sandbox
@@ -50,17 +81,19 @@ def _run(command: str, settings: Settings) -> None:
 
         setup_logging(settings.log_level)
         asyncio.run(serve(settings))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    code = 0
     try:
-        settings = load_settings()
+        with contextlib.suppress(KeyboardInterrupt):
+            code = _run(args, load_settings())
     except SettingsError as error:
         print(f"clientbase: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    with contextlib.suppress(KeyboardInterrupt):
-        _run(args.command or "run", settings)
+        code = 2
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
 
     bot_token: SecretStr | None = None
     telegram_api_url: str = TELEGRAM_API_DEFAULT
+    bot_username: str | None = None
     database_url: str = "sqlite+aiosqlite:///clientbase.db"
     redis_url: str | None = None
     owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -81,6 +82,16 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/") if value else value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        name = value.strip().lstrip("@")
+        if not name.replace("_", "").isalnum() or not 5 <= len(name) <= 32:
+            raise ValueError("a Telegram bot username: 5-32 letters, digits or _, e.g. my_shop_bot")
+        return name
 
     @field_validator("interests")
     @classmethod

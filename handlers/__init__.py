@@ -7,15 +7,21 @@ can assemble a fresh bot in the same process.
 from aiogram import Router
 
 from bot.telegram.questions import FormChatMiddleware
-from handlers import fallback, menu, signup, start
+from handlers import fallback, menu, owner, signup, start
 
 
 def build_router() -> Router:
-    """Order matters: /start first, then the form (it owns its states), the menu, the rest."""
+    """Order matters: /start, owner commands (usable mid-form), the form, the menu, the rest."""
     root = Router(name="root")
     form_routers = (start.build_router(), signup.build_router())
     for router in form_routers:
         router.message.middleware(FormChatMiddleware())
         router.callback_query.middleware(FormChatMiddleware())
-    root.include_routers(*form_routers, menu.build_router(), fallback.build_router())
+    root.include_routers(
+        form_routers[0],
+        owner.build_router(),
+        form_routers[1],
+        menu.build_router(),
+        fallback.build_router(),
+    )
     return root

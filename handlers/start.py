@@ -25,6 +25,8 @@ async def cmd_start(
     settings: Settings,
 ) -> None:
     entry = await signup.open_bot(session, settings.link_key, form.user.id, command.args)
+    if not await form.in_signup():
+        await form.state.clear()  # /start leaves any other conversation (e.g. an owner's /qr)
     if entry.status is EntryStatus.ACTIVE:
         await form.state.clear()
         await message.answer(
@@ -33,7 +35,7 @@ async def cmd_start(
             ),
             reply_markup=keyboards.main_menu(texts),
         )
-    elif await form.state.get_state() is not None:
+    elif await form.in_signup():
         await form.again(texts.resume)
     elif entry.status is EntryStatus.PENDING:
         # Consent is on record but the form was lost (e.g. Redis flushed): start the questions.

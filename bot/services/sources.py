@@ -1,4 +1,4 @@
-"""Sources and the signed links that name them."""
+"""Sources (store, campaign, employee), the signed links that name them, and the funnel."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import links
+from db.models import Source
 from db.repositories import events
 from db.repositories import sources as source_repo
 
 log = logging.getLogger(__name__)
 SOURCE_KIND = "s"
+# Funnel steps in the order a customer meets them; "first_purchase" comes with the loyalty ledger.
+FUNNEL_STEPS = ("opened", "consent_given", "consent_declined", "completed", "first_purchase")
 
 
 @dataclass(frozen=True)
@@ -22,15 +25,64 @@ class SourceLink:
     campaign: str
     employee: str
     payload: str
+    enabled: bool = True
+
+    def url(self, bot_username: str) -> str:
+        return deep_link(bot_username, self.payload)
+
+    @property
+    def label(self) -> str:
+        return " / ".join(part for part in (self.store, self.campaign, self.employee) if part)
+
+
+def deep_link(bot_username: str, payload: str) -> str:
+    return f"https://t.me/{bot_username.lstrip('@')}?start={payload}"
+
+
+def _link(link_key: bytes, source: Source) -> SourceLink:
+    payload = links.sign(link_key, SOURCE_KIND, source.id)
+    return SourceLink(
+        source.id, source.store, source.campaign, source.employee, payload, source.enabled
+    )
+
+
+def _clean(value: str) -> str:
+    return " ".join(value.split())[:100]
 
 
 async def create_source(
     session: AsyncSession, link_key: bytes, store: str, campaign: str = "", employee: str = ""
 ) -> SourceLink:
-    source = await source_repo.add(session, store.strip(), campaign.strip(), employee.strip())
+    source = await source_repo.add(session, _clean(store), _clean(campaign), _clean(employee))
     await session.commit()
-    payload = links.sign(link_key, SOURCE_KIND, source.id)
-    return SourceLink(source.id, source.store, source.campaign, source.employee, payload)
+    return _link(link_key, source)
+
+
+async def source_for(
+    session: AsyncSession, link_key: bytes, store: str, campaign: str = "", employee: str = ""
+) -> SourceLink:
+    """The source with these names, created on first use, so reprinting gives the same QR."""
+    store, campaign, employee = _clean(store), _clean(campaign), _clean(employee)
+    if not store:
+        raise ValueError("a source needs a store name")
+    existing = await source_repo.find(session, store, campaign, employee)
+    if existing is not None:
+        return _link(link_key, existing)
+    return await create_source(session, link_key, store, campaign, employee)
+
+
+async def list_sources(session: AsyncSession, link_key: bytes) -> list[SourceLink]:
+    return [_link(link_key, source) for source in await source_repo.all_sources(session)]
+
+
+async def set_enabled(session: AsyncSession, source_id: int, enabled: bool) -> bool:
+    """Disable a lost or retired QR code: its scans then count as "unknown"."""
+    source = await source_repo.get(session, source_id)
+    if source is None:
+        return False
+    source.enabled = enabled
+    await session.commit()
+    return True
 
 
 async def resolve_start(session: AsyncSession, link_key: bytes, payload: str | None) -> int | None:
@@ -52,3 +104,15 @@ async def resolve_start(session: AsyncSession, link_key: bytes, payload: str | N
                 source_id = source.id
     await events.add_funnel_event(session, "opened", source_id)
     return source_id
+
+
+def stores_of(known: list[SourceLink]) -> list[str]:
+    return sorted({link.store for link in known})
+
+
+def campaigns_of(known: list[SourceLink], store: str) -> list[str]:
+    return sorted({link.campaign for link in known if link.store == store and link.campaign})
+
+
+def employees_of(known: list[SourceLink], store: str) -> list[str]:
+    return sorted({link.employee for link in known if link.store == store and link.employee})

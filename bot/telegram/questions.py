@@ -115,6 +115,9 @@ class FormChat:
             disable_web_page_preview=True,
         )
 
+    async def in_signup(self) -> bool:
+        return (await self.state.get_state() or "").startswith(f"{Signup.__name__}:")
+
     async def current_step(self) -> Step | None:
         return STATE_STEPS.get(await self.state.get_state() or "")
 

@@ -63,6 +63,27 @@ class Texts:
     help: str
     help_short: str
     not_signed_up: str
+    # Owners: QR codes and sources.
+    owner_only: str
+    qr_ask_store: str
+    qr_ask_campaign: str
+    qr_ask_employee: str
+    qr_no_employee: str
+    qr_all_employees: str
+    qr_no_employees_known: str
+    qr_bad_name: str
+    qr_making: str
+    qr_caption: str
+    poster_call_to_action: str
+    poster_subtitle: str
+    poster_link_hint: str
+    sources_empty: str
+    sources_title: str
+    funnel_columns: tuple[str, ...]
+    funnel_unknown: str
+    funnel_best: str
+    funnel_worst: str
+    campaign_presets: tuple[str, ...]
     # Service answers.
     already_done: str
     sorry: str

@@ -26,7 +26,7 @@ async def _source_payload(bot: RunningBot, employee: str = "Мария") -> tupl
     return link.id, link.payload
 
 
-async def _sign_up(bot: RunningBot, user: FakeUser, payload: str | None = None) -> None:
+async def sign_up(bot: RunningBot, user: FakeUser, payload: str | None = None) -> None:
     """The shortest complete signup: consent, name, phone, skips, no advertising."""
     consent = await bot.start_bot(user, payload)
     name_q = await bot.press(user, consent, "✅ Согласен(на)")
@@ -145,9 +145,9 @@ async def test_forged_payload_signs_up_with_unknown_source(running: RunningBot) 
     bot, user = running, running.new_user()
     _, payload = await _source_payload(bot)
     forged = payload[:-1] + ("A" if payload[-1] != "A" else "B")
-    await _sign_up(bot, user, forged)
+    await sign_up(bot, user, forged)
     other = running.new_user(first_name="Борис")
-    await _sign_up(bot, other, "s1_garbage!!")
+    await sign_up(bot, other, "s1_garbage!!")
     async with bot.sessions() as session:
         sources = (await session.scalars(select(Customer.source_id))).all()
         assert sources == [None, None]
@@ -155,7 +155,7 @@ async def test_forged_payload_signs_up_with_unknown_source(running: RunningBot) 
 
 async def test_plain_start_works_and_returning_customer_sees_balance(running: RunningBot) -> None:
     bot, user = running, running.new_user()
-    await _sign_up(bot, user)
+    await sign_up(bot, user)
     greeting = await bot.start_bot(user)
     assert "С возвращением" in greeting.text and "<b>100 баллов</b>" in greeting.text
     assert "Как вас зовут" not in greeting.text
@@ -232,7 +232,7 @@ async def test_phone_of_another_account_is_not_merged(running: RunningBot) -> No
     bot = running
     bot.fake.register_user(FakeUser(id=OWNER_ID, first_name="Owner"))
     first, second = bot.new_user(), bot.new_user(first_name="Пётр")
-    await _sign_up(bot, first)
+    await sign_up(bot, first)
     consent = await bot.start_bot(second)
     await bot.press(user=second, message=consent, button="✅ Согласен(на)")
     await bot.say(second, "Пётр")

@@ -1,0 +1,54 @@
+"""The files a shop prints for one source: the QR code and posters for the wall and the table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import qr
+from bot.services.sources import SourceLink
+from bot.texts import Texts
+
+POSTER_SIZES: tuple[qr.PosterSize, ...] = ("a4", "a6")
+
+
+@dataclass(frozen=True)
+class PrintFile:
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Printables:
+    link: SourceLink
+    url: str
+    qr: PrintFile
+    posters: list[PrintFile]
+
+
+def printables(
+    link: SourceLink,
+    bot_username: str,
+    texts: Texts,
+    *,
+    shop_name: str,
+    welcome_bonus: int,
+    fmt: qr.Format = "pdf",
+) -> Printables:
+    url = link.url(bot_username)
+    title = " — ".join(part for part in (shop_name, link.store) if part)
+    text = qr.PosterText(
+        title=title,
+        call_to_action=texts.poster_call_to_action.format(bonus=texts.points(welcome_bonus)),
+        subtitle=texts.poster_subtitle.format(shop=shop_name),
+        link_hint=texts.poster_link_hint,
+    )
+    stem = qr.poster_filename(link.store, link.campaign, link.employee, "a4", "png")
+    stem = stem.removesuffix("_a4.png")
+    posters = [
+        PrintFile(
+            qr.poster_filename(link.store, link.campaign, link.employee, size, fmt),
+            qr.poster(url, text, size=size, fmt=fmt),
+        )
+        for size in POSTER_SIZES
+    ]
+    return Printables(link, url, PrintFile(f"{stem}_qr.png", qr.qr_png(url)), posters)

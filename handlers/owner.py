@@ -1,0 +1,214 @@
+"""Owner commands: `/qr` makes QR codes and posters per source, `/sources` shows the funnel."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router, html
+from aiogram.filters import Command, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.reports import funnel_text
+from bot.services import sources
+from bot.services.funnel import funnel_report
+from bot.services.printables import printables
+from bot.settings import Settings
+from bot.telegram.filters import IsOwner
+from bot.telegram.sending import pre_chunks, send_printables
+from bot.texts import Texts
+
+NO_EMPLOYEE, ALL_EMPLOYEES = -1, -2
+
+
+class QrForm(StatesGroup):
+    store = State()
+    campaign = State()
+    employee = State()
+
+
+class QrCb(CallbackData, prefix="qr"):
+    step: str
+    index: int
+
+
+def _choices(step: State, names: list[str], extra: list[tuple[str, int]]) -> InlineKeyboardMarkup:
+    buttons = [(name, index) for index, name in enumerate(names)] + extra
+    step_name = step.state.split(":")[-1]
+    rows = [
+        [
+            InlineKeyboardButton(text=text[:60], callback_data=QrCb(step=step_name, index=i).pack())
+            for text, i in buttons[start : start + 2]
+        ]
+        for start in range(0, len(buttons), 2)
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def cmd_qr(
+    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    known = await sources.list_sources(session, settings.link_key)
+    stores = sources.stores_of(known)
+    await state.set_state(QrForm.store)
+    await state.set_data({"choices": stores})
+    await message.answer(texts.qr_ask_store, reply_markup=_choices(QrForm.store, stores, []))
+
+
+async def _ask_campaign(
+    bot: Bot,
+    chat_id: int,
+    store: str,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    known = await sources.list_sources(session, settings.link_key)
+    used = sources.campaigns_of(known, store)
+    campaigns = used + [preset for preset in texts.campaign_presets if preset not in used]
+    await state.set_state(QrForm.campaign)
+    await state.update_data(store=store, choices=campaigns)
+    await bot.send_message(
+        chat_id, texts.qr_ask_campaign, reply_markup=_choices(QrForm.campaign, campaigns, [])
+    )
+
+
+async def _ask_employee(
+    bot: Bot,
+    chat_id: int,
+    campaign: str,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    store = (await state.get_data())["store"]
+    employees = sources.employees_of(await sources.list_sources(session, settings.link_key), store)
+    extra = [(texts.qr_no_employee, NO_EMPLOYEE)]
+    if employees:
+        extra.append((texts.qr_all_employees, ALL_EMPLOYEES))
+    await state.set_state(QrForm.employee)
+    await state.update_data(campaign=campaign, choices=employees)
+    await bot.send_message(
+        chat_id, texts.qr_ask_employee, reply_markup=_choices(QrForm.employee, employees, extra)
+    )
+
+
+async def _make(
+    bot: Bot,
+    chat_id: int,
+    employees: list[str],
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    await bot.send_message(chat_id, texts.qr_making)
+    username = (await bot.me()).username or ""
+    for employee in employees:
+        link = await sources.source_for(
+            session, settings.link_key, data["store"], data["campaign"], employee
+        )
+        files = printables(
+            link,
+            username,
+            texts,
+            shop_name=settings.shop_name,
+            welcome_bonus=settings.welcome_bonus,
+        )
+        caption = texts.qr_caption.format(label=html.quote(link.label), url=files.url)
+        await send_printables(bot, chat_id, files, caption)
+
+
+def _clean(text: str | None) -> str | None:
+    value = " ".join((text or "").split())
+    return value if 0 < len(value) <= 100 and not value.startswith("/") else None
+
+
+async def on_qr_text(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    value = _clean(message.text)
+    if value is None:
+        await message.answer(texts.qr_bad_name)
+        return
+    await _next(bot, message.chat.id, value, state, session, texts, settings)
+
+
+async def _next(
+    bot: Bot,
+    chat_id: int,
+    value: str,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    current = await state.get_state()
+    if current == QrForm.store.state:
+        await _ask_campaign(bot, chat_id, value, state, session, texts, settings)
+    elif current == QrForm.campaign.state:
+        await _ask_employee(bot, chat_id, value, state, session, texts, settings)
+    else:
+        await _make(bot, chat_id, [value], state, session, texts, settings)
+
+
+async def on_qr_button(
+    query: CallbackQuery,
+    callback_data: QrCb,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    current = await state.get_state() or ""
+    data = await state.get_data()
+    choices: list[str] = data.get("choices", [])
+    if current.split(":")[-1] != callback_data.step:
+        await query.answer(texts.already_done)
+        return
+    await query.answer()
+    chat_id = query.from_user.id
+    index = callback_data.index
+    if current == QrForm.employee.state and index == NO_EMPLOYEE:
+        await _make(bot, chat_id, [""], state, session, texts, settings)
+    elif current == QrForm.employee.state and index == ALL_EMPLOYEES:
+        await _make(bot, chat_id, choices, state, session, texts, settings)
+    elif 0 <= index < len(choices):
+        await _next(bot, chat_id, choices[index], state, session, texts, settings)
+
+
+async def cmd_sources(
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    report = await funnel_report(session, settings.link_key)
+    if not report.rows:
+        await message.answer(texts.sources_empty)
+        return
+    await message.answer(f"<b>{texts.sources_title}</b>")
+    for chunk in pre_chunks(funnel_text(report, texts)):
+        await message.answer(chunk)
+
+
+async def refuse_customer(message: Message, texts: Texts) -> None:
+    await message.answer(texts.owner_only)
+
+
+def build_router() -> Router:
+    router = Router(name="owner")
+    router.message.register(cmd_qr, Command("qr"), IsOwner())
+    router.message.register(cmd_sources, Command("sources"), IsOwner())
+    router.message.register(refuse_customer, Command("qr", "sources"))
+    router.message.register(on_qr_text, StateFilter(QrForm))
+    router.callback_query.register(on_qr_button, StateFilter(QrForm), QrCb.filter(), IsOwner())
+    return router

@@ -1,0 +1,62 @@
+"""The owner's shell commands, run as a shop owner would: `clientbase qr`, `sources`, `stats`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.qr_reading import decode_pdf, decode_png, render_pdf
+
+
+def _clientbase(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL"}}
+    env |= {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}",
+        "BOT_USERNAME": "zerno_coffee_bot",
+        "LINK_SECRET": "shell-test-secret-0123456789",
+        "SHOP_NAME": "Кофейня «Зерно»",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_qr_writes_scannable_files_offline_and_stats_list_the_sources(tmp_path: Path) -> None:
+    made = _clientbase(
+        tmp_path,
+        *("qr", "--store", "Тверская, 1", "--campaign", "Касса"),
+        *("--employee", "Мария", "--employee", "Олег", "--out", "print"),
+    )
+    assert made.returncode == 0, made.stderr
+    links = [line.split("\t")[2] for line in made.stdout.splitlines() if "\t" in line]
+    assert len(links) == 2 and all(
+        link.startswith("https://t.me/zerno_coffee_bot?start=s") for link in links
+    )
+    folder = tmp_path / "print"
+    assert decode_png((folder / "tverskaya-1_kassa_mariya_qr.png").read_bytes()) == links[0]
+    a4 = (folder / "tverskaya-1_kassa_oleg_a4.pdf").read_bytes()
+    assert decode_pdf(a4) == links[1]
+    width, height = render_pdf(a4)[0]
+    assert (round(width), round(height)) == (595, 842)
+
+    again = _clientbase(tmp_path, "qr", "--store", "Тверская, 1", "--campaign", "Касса")
+    assert again.returncode == 0, again.stderr
+
+    listing = _clientbase(tmp_path, "sources", "--disable", "2")
+    assert listing.returncode == 0, listing.stderr
+    assert [line.split("\t")[:3] for line in listing.stdout.splitlines()] == [
+        ["1", "on ", "Тверская, 1 / Касса / Мария"],
+        ["2", "off", "Тверская, 1 / Касса / Олег"],
+        ["3", "on ", "Тверская, 1 / Касса"],
+    ]
+
+    stats = _clientbase(tmp_path, "stats", "sources")
+    assert stats.returncode == 0, stats.stderr
+    assert "Открыли" in stats.stdout and "✗ Тверская, 1 / Касса / Олег" in stats.stdout
