@@ -9,10 +9,14 @@ import zxingcpp
 from PIL import Image
 
 
-def decode(image: Image.Image) -> str:
+def read_qr(image: Image.Image) -> zxingcpp.Barcode:
     found = [code for code in zxingcpp.read_barcodes(image) if code.format == zxingcpp.QRCode]
     assert len(found) == 1, f"expected one QR code, found {len(found)}"
-    return found[0].text
+    return found[0]
+
+
+def decode(image: Image.Image) -> str:
+    return read_qr(image).text
 
 
 def decode_png(data: bytes) -> str:
