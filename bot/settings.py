@@ -6,11 +6,15 @@ names it (see `load_settings`), because a shop owner editing `.env` should not f
 
 from __future__ import annotations
 
+from decimal import Decimal
+from functools import cached_property
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.domain.program import Program, parse_tiers
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org"
 Language = Literal["ru", "en"]
@@ -38,10 +42,19 @@ class Settings(BaseSettings):
     timezone: str = "Europe/Moscow"
     default_language: Language = "ru"
 
-    shop_name: str = "Our shop"
+    shop_name: str = "Наш магазин"
     operator_name: str = ""
     privacy_policy_url: str = ""
     welcome_bonus: int = Field(default=100, ge=0, le=1_000_000)
+    profile_bonus: int = Field(default=50, ge=0, le=1_000_000)
+    referral_bonus: int = Field(default=200, ge=0, le=1_000_000)
+    birthday_bonus: int = Field(default=300, ge=0, le=1_000_000)
+    tiers: str = "Базовый:0:5, Серебро:10000:7, Золото:30000:10"
+    redeem_cap_percent: Decimal = Field(default=Decimal(30), ge=0, le=100)
+    purchase_points_days: int = Field(default=365, ge=0, le=3650)
+    bonus_points_days: int = Field(default=180, ge=0, le=3650)
+    pos_api_port: int | None = Field(default=None, ge=1, le=65535)
+    pos_api_host: str = "127.0.0.1"
     cities: Annotated[list[str], NoDecode] = Field(default_factory=list)
     interests: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["Новинки", "Скидки", "Подарки"]
@@ -93,6 +106,12 @@ class Settings(BaseSettings):
             raise ValueError("a Telegram bot username: 5-32 letters, digits or _, e.g. my_shop_bot")
         return name
 
+    @field_validator("tiers")
+    @classmethod
+    def _valid_tiers(cls, value: str) -> str:
+        Program(parse_tiers(value))
+        return value
+
     @field_validator("interests")
     @classmethod
     def _short_interests(cls, value: list[str]) -> list[str]:
@@ -106,6 +125,19 @@ class Settings(BaseSettings):
         if self.bot_token is not None and len(secret) < 16:
             raise ValueError("LINK_SECRET: set at least 16 random characters to sign QR links")
         return self
+
+    @cached_property
+    def program(self) -> Program:
+        return Program(
+            tiers=parse_tiers(self.tiers),
+            redeem_cap_percent=self.redeem_cap_percent,
+            purchase_points_days=self.purchase_points_days,
+            bonus_points_days=self.bonus_points_days,
+            welcome_bonus=self.welcome_bonus,
+            profile_bonus=self.profile_bonus,
+            referral_bonus=self.referral_bonus,
+            birthday_bonus=self.birthday_bonus,
+        )
 
     @property
     def zone(self) -> ZoneInfo:

@@ -57,6 +57,11 @@ class Customer(Base):
     ads_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     signed_up_at: Mapped[datetime | None]
+    # The number a cashier types (7 random digits and a Luhn check digit), given at signup.
+    card_code: Mapped[str | None] = mapped_column(String(8), unique=True)
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    # Bumped first in every ledger transaction: the row lock that serialises two cashiers.
+    ledger_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Consent(Base):
@@ -77,9 +82,22 @@ class Consent(Base):
 
 
 class LedgerEntry(Base):
-    """One movement of points. Append-only: the balance is the sum of the entries."""
+    """One movement of points. Append-only: the balance is the sum of the entries.
+
+    A credit (accrual, bonus, adjustment up) is also a lot: `remaining` says how much of it is
+    still unspent and `expires_at` when it lapses. Debits have no `remaining`.
+    """
 
     __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('accrual', 'bonus', 'redemption', 'expiry', 'reversal', 'refund',"
+            " 'adjustment')",
+            name="kind",
+        ),
+        CheckConstraint("remaining IS NULL OR remaining >= 0", name="remaining"),
+        Index("ix_ledger_entries_lots", "customer_id", "remaining"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(
@@ -90,6 +108,111 @@ class LedgerEntry(Base):
     reason: Mapped[str] = mapped_column(String(200), default="")
     idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    remaining: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None]
+    purchase_id: Mapped[int | None] = mapped_column(
+        ForeignKey("purchases.id", ondelete="SET NULL"), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class LedgerAllocation(Base):
+    """Which lot a debit took its points from (negative points: given back by a refund)."""
+
+    __tablename__ = "ledger_allocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="CASCADE"), index=True
+    )
+    lot_id: Mapped[int] = mapped_column(
+        ForeignKey("ledger_entries.id", ondelete="CASCADE"), index=True
+    )
+    points: Mapped[int] = mapped_column(Integer)
+
+
+class Purchase(Base):
+    """A check: its amount in kopecks, the points it paid with and the points it earned."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount"),
+        CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunded"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    store: Mapped[str] = mapped_column(String(100), default="")
+    amount: Mapped[int] = mapped_column(BigInteger)
+    redeemed: Mapped[int] = mapped_column(Integer, default=0)
+    accrued: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    receipt_id: Mapped[str | None] = mapped_column(String(64))
+    # store + receipt id: the same receipt twice is one purchase (NULL when no receipt given).
+    receipt_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PurchaseRefund(Base):
+    """One return against a purchase; a till retrying the same refund id changes nothing."""
+
+    __tablename__ = "purchase_refunds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(
+        ForeignKey("purchases.id", ondelete="CASCADE"), index=True
+    )
+    refund_key: Mapped[str] = mapped_column(String(200), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reversed_points: Mapped[int] = mapped_column(Integer, default=0)
+    returned_points: Mapped[int] = mapped_column(Integer, default=0)
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Staff(Base):
+    """A cashier (or another role of the shop's people), added by an owner's one-time invite."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    store: Mapped[str] = mapped_column(String(100), default="")
+    name: Mapped[str] = mapped_column(String(100), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffInvite(Base):
+    """A one-time link that makes whoever opens it first a member of staff."""
+
+    __tablename__ = "staff_invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    store: Mapped[str] = mapped_column(String(100), default="")
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[datetime | None]
+
+
+class PosToken(Base):
+    """A till's key to the point-of-sale API, one per store; only its hash is kept."""
+
+    __tablename__ = "pos_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
 
 
 class FunnelEvent(Base):
@@ -147,7 +270,13 @@ __all__ = [
     "Customer",
     "FsmRecord",
     "FunnelEvent",
+    "LedgerAllocation",
     "LedgerEntry",
     "OwnerAlert",
+    "PosToken",
+    "Purchase",
+    "PurchaseRefund",
     "Source",
+    "Staff",
+    "StaffInvite",
 ]

@@ -234,7 +234,7 @@ async def on_advertising_answer(
             ads_opt_in=callback_data.answer == "yes",
             ads_text=advertising_text(texts, settings),
             language=language,
-            welcome_bonus=settings.welcome_bonus,
+            program=settings.program,
         )
     except signup.PhoneTakenError:
         await form.ask(Step.PHONE, texts.phone_taken)

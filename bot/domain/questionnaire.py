@@ -69,3 +69,8 @@ class SignupAnswers:
     gender: str | None = None
     city: str | None = None
     interests: list[str] = field(default_factory=list)
+
+    @property
+    def is_complete(self) -> bool:
+        """Every optional question answered: what the profile bonus rewards."""
+        return bool(self.birthday and self.gender and self.city and self.interests)

@@ -10,12 +10,15 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.cards import new_card_code
 from bot.domain.consent import ConsentKind, text_version
 from bot.domain.phone import mask_phone
+from bot.domain.program import Program
 from bot.domain.questionnaire import SignupAnswers
+from bot.services import ledger
 from bot.services.sources import resolve_start
 from db.base import utcnow
-from db.models import Customer, LedgerEntry
+from db.models import Customer
 from db.repositories import consents, events
 from db.repositories import customers as customer_repo
 from db.repositories import ledger as ledger_repo
@@ -141,12 +144,12 @@ async def complete(
     ads_opt_in: bool,
     ads_text: str,
     language: str,
-    welcome_bonus: int,
+    program: Program,
 ) -> Welcome:
     """Store the answers, the advertising decision and the welcome bonus in one transaction.
 
     Safe to call twice (a double-tapped last button): the second call finds an active customer
-    and the bonus's idempotency key, and returns the same welcome.
+    and the bonuses' idempotency keys, and grants nothing more.
     """
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None:
@@ -164,6 +167,7 @@ async def complete(
         customer.language = language
         customer.status = EntryStatus.ACTIVE
         customer.signed_up_at = utcnow()
+        customer.card_code = await _free_card_code(session)
         try:
             async with session.begin_nested():
                 await session.flush()
@@ -172,17 +176,27 @@ async def complete(
             raise PhoneTakenError from None
         await consents.add(session, customer.id, ConsentKind.ADVERTISING, ads_opt_in, version)
         await events.add_funnel_event(session, "completed", customer.source_id)
-    if welcome_bonus > 0:
-        await ledger_repo.add_once(
+    bonus = 0
+    for points, key, complete_enough in (
+        (program.welcome_bonus, "welcome", True),
+        (program.profile_bonus, "profile", answers.is_complete),
+    ):
+        if complete_enough and await ledger.grant_bonus(
             session,
-            LedgerEntry(
-                customer_id=customer.id,
-                kind="bonus",
-                points=welcome_bonus,
-                reason="welcome",
-                idempotency_key=f"welcome:{customer.id}",
-            ),
-        )
+            program,
+            customer.id,
+            points,
+            key=f"{key}:{customer.id}",
+            reason=key,
+            commit=False,
+        ):
+            bonus += points
     await session.commit()
     balance = await ledger_repo.balance(session, customer.id)
-    return Welcome(customer.name or answers.name, welcome_bonus, balance)
+    return Welcome(customer.name or answers.name, bonus, balance)
+
+
+async def _free_card_code(session: AsyncSession) -> str:
+    while await customer_repo.by_card_code(session, code := new_card_code()):
+        pass
+    return code

@@ -20,3 +20,11 @@ async def add(session: AsyncSession, customer: Customer) -> Customer:
     session.add(customer)
     await session.flush()
     return customer
+
+
+async def by_card_code(session: AsyncSession, card_code: str) -> Customer | None:
+    return await session.scalar(select(Customer).where(Customer.card_code == card_code))
+
+
+async def by_id(session: AsyncSession, customer_id: int) -> Customer | None:
+    return await session.get(Customer, customer_id)

@@ -1,21 +1,48 @@
-"""Ledger entries: append-only; the balance is their sum."""
+"""Ledger entries, lots and purchases. Repositories flush; the owning service commits."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import LedgerEntry
+from db.models import Customer, LedgerAllocation, LedgerEntry, Purchase, PurchaseRefund
+
+
+async def lock_customer(session: AsyncSession, customer_id: int) -> bool:
+    """Take the customer's ledger lock for the rest of the transaction.
+
+    An UPDATE is the portable lock: PostgreSQL holds the row lock until commit, so a second
+    cashier's transaction waits here and then reads the lots the first one left; SQLite takes
+    its write lock at the same statement, so the same order holds there.
+    """
+    result = await session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id)
+        .values(ledger_version=Customer.ledger_version + 1)
+    )
+    return bool(result.rowcount)
 
 
 async def balance(session: AsyncSession, customer_id: int) -> int:
+    """The sum of all entries: equal to what the lots hold (the invariant the tests check)."""
     total = await session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
             LedgerEntry.customer_id == customer_id
         )
     )
     return int(total or 0)
+
+
+async def open_lots(session: AsyncSession, customer_id: int) -> list[LedgerEntry]:
+    return list(
+        await session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.customer_id == customer_id, LedgerEntry.remaining > 0)
+            .order_by(LedgerEntry.created_at, LedgerEntry.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 async def add_once(session: AsyncSession, entry: LedgerEntry) -> bool:
@@ -35,3 +62,113 @@ async def add_once(session: AsyncSession, entry: LedgerEntry) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def allocate(session: AsyncSession, entry: LedgerEntry, lot: LedgerEntry, points: int) -> None:
+    """Move `points` out of a lot for a debit (negative points give them back)."""
+    assert lot.remaining is not None
+    lot.remaining -= points
+    session.add(LedgerAllocation(entry_id=entry.id, lot_id=lot.id, points=points))
+
+
+async def allocations_of(session: AsyncSession, entry_id: int) -> list[LedgerAllocation]:
+    return list(
+        await session.scalars(
+            select(LedgerAllocation)
+            .where(LedgerAllocation.entry_id == entry_id)
+            .order_by(LedgerAllocation.id)
+        )
+    )
+
+
+async def entry_by_key(session: AsyncSession, key: str) -> LedgerEntry | None:
+    return await session.scalar(select(LedgerEntry).where(LedgerEntry.idempotency_key == key))
+
+
+async def entries_for_purchase(session: AsyncSession, purchase_id: int, kind: str) -> int:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+            LedgerEntry.purchase_id == purchase_id, LedgerEntry.kind == kind
+        )
+    )
+    return int(total or 0)
+
+
+async def history(
+    session: AsyncSession, customer_id: int, offset: int, limit: int
+) -> list[tuple[LedgerEntry, Purchase | None]]:
+    rows = await session.execute(
+        select(LedgerEntry, Purchase)
+        .outerjoin(Purchase, Purchase.id == LedgerEntry.purchase_id)
+        .where(LedgerEntry.customer_id == customer_id)
+        .order_by(LedgerEntry.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return [(entry, purchase) for entry, purchase in rows]
+
+
+async def count_entries(session: AsyncSession, customer_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.customer_id == customer_id)
+        )
+        or 0
+    )
+
+
+async def spend(session: AsyncSession, customer_id: int) -> int:
+    """Kopecks spent so far, net of returns: what tiers are measured by."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0)).where(
+            Purchase.customer_id == customer_id
+        )
+    )
+    return int(total or 0)
+
+
+async def purchase_count(session: AsyncSession, customer_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).select_from(Purchase).where(Purchase.customer_id == customer_id)
+        )
+        or 0
+    )
+
+
+async def purchase_by_receipt(session: AsyncSession, receipt_key: str) -> Purchase | None:
+    return await session.scalar(
+        select(Purchase)
+        .where(Purchase.receipt_key == receipt_key)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def purchase_by_id(session: AsyncSession, purchase_id: int) -> Purchase | None:
+    return await session.scalar(
+        select(Purchase).where(Purchase.id == purchase_id).execution_options(populate_existing=True)
+    )
+
+
+async def refund_by_key(session: AsyncSession, refund_key: str) -> PurchaseRefund | None:
+    return await session.scalar(
+        select(PurchaseRefund).where(PurchaseRefund.refund_key == refund_key)
+    )
+
+
+async def returned_to_lots(
+    session: AsyncSession, purchase_id: int, exclude_entry: int
+) -> list[tuple[int, int]]:
+    """(lot id, points) already given back to lots by earlier refunds of this purchase."""
+    rows = await session.execute(
+        select(LedgerAllocation.lot_id, LedgerAllocation.points)
+        .join(LedgerEntry, LedgerEntry.id == LedgerAllocation.entry_id)
+        .where(
+            LedgerEntry.purchase_id == purchase_id,
+            LedgerEntry.kind == "refund",
+            LedgerEntry.id != exclude_entry,
+        )
+    )
+    return [(lot_id, -points) for lot_id, points in rows]

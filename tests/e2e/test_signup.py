@@ -81,7 +81,8 @@ async def test_full_signup_from_a_signed_qr_payload(running: RunningBot) -> None
     ads_q = await bot.press(user, edited, "Готово ✔️")
     assert "38-ФЗ" in ads_q.text
     welcome = await bot.press(user, ads_q, "Да, присылайте")
-    assert "Анна Петрова" in welcome.text and "<b>100 баллов</b>" in welcome.text
+    # Every optional question answered: the welcome bonus and the complete-profile bonus.
+    assert "Анна Петрова" in welcome.text and "<b>150 баллов</b>" in welcome.text
     assert "💰 Баланс" in welcome.button_texts()
 
     async with bot.sessions() as session:
@@ -107,10 +108,12 @@ async def test_full_signup_from_a_signed_qr_payload(running: RunningBot) -> None
             stored = await session.get(ConsentText, record.text_version)
             assert stored is not None and stored.kind == record.kind
         assert "152-ФЗ" in (await session.get(ConsentText, consents[0].text_version)).text
-        entries = (await session.scalars(select(LedgerEntry))).all()
-        assert [(e.customer_id, e.points, e.reason) for e in entries] == [
-            (customer.id, 100, "welcome")
+        entries = (await session.scalars(select(LedgerEntry).order_by(LedgerEntry.id))).all()
+        assert [(e.customer_id, e.points, e.reason, e.remaining) for e in entries] == [
+            (customer.id, 100, "welcome", 100),
+            (customer.id, 50, "profile", 50),
         ]
+        assert customer.card_code is not None and len(customer.card_code) == 8
         kinds = (await session.scalars(select(FunnelEvent.kind).order_by(FunnelEvent.id))).all()
         assert kinds == ["opened", "consent_given", "completed"]
         assert await session.scalar(select(func.count()).select_from(FsmRecord)) == 0

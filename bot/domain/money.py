@@ -1,0 +1,30 @@
+"""Money as integer kopecks: typed amounts, printed amounts, never a float."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+MAX_AMOUNT = 100_000_000_00  # one hundred million roubles: above that it is a typo
+_AMOUNT = re.compile(r"^\d{1,9}(?:[.,]\d{1,2})?$")
+
+
+def parse_amount(raw: str) -> int | None:
+    """`1250`, `1 250`, `1250,50`, `1250.5 ₽` → kopecks; None for anything else or zero."""
+    text = raw.strip().removesuffix("₽").removesuffix("руб").removesuffix("р").strip()
+    text = re.sub(r"[\s\u00a0]", "", text)
+    if not _AMOUNT.match(text):
+        return None
+    try:
+        kopecks = int(Decimal(text.replace(",", ".")) * 100)
+    except InvalidOperation:
+        return None
+    return kopecks if 0 < kopecks <= MAX_AMOUNT else None
+
+
+def format_rub(kopecks: int) -> str:
+    """`125050` → `1 250,50 ₽`; whole roubles without the kopecks."""
+    roubles, rest = divmod(abs(kopecks), 100)
+    sign = "-" if kopecks < 0 else ""
+    whole = f"{roubles:,}".replace(",", "\u00a0")
+    return f"{sign}{whole},{rest:02d}\u00a0₽" if rest else f"{sign}{whole}\u00a0₽"
