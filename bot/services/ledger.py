@@ -519,6 +519,8 @@ async def refund(
                 first_lot=accrual.id if accrual else None,
                 reason=f"return of {amount} kopecks",
             )
+    # Points given back to lots that lapsed meanwhile lapse again: they were due to.
+    await _expire(session, purchase.customer_id, now)
     purchase.refunded_amount = refunded
     session.add(
         PurchaseRefund(

@@ -1,0 +1,65 @@
+"""Finding a member at the till: by card (scanned or typed) or by phone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import links
+from bot.domain.cards import normalize_card_code
+from bot.domain.phone import mask_phone, normalize_phone
+from db.models import Customer
+from db.repositories import customers as customer_repo
+
+CARD_KIND = "c"
+
+
+@dataclass(frozen=True)
+class Member:
+    """What a cashier may see of a customer: the first name and a masked phone, nothing more."""
+
+    customer_id: int
+    telegram_id: int
+    first_name: str
+    masked_phone: str
+    card_code: str
+    language: str
+
+
+def _member(customer: Customer) -> Member:
+    return Member(
+        customer.id,
+        customer.telegram_id,
+        (customer.name or "").split(" ")[0],
+        mask_phone(customer.phone) if customer.phone else "",
+        customer.card_code or "",
+        customer.language,
+    )
+
+
+def card_payload(link_key: bytes, customer_id: int) -> str:
+    """The deep-link payload inside a card's QR code."""
+    return links.sign(link_key, CARD_KIND, customer_id)
+
+
+async def by_card_payload(session: AsyncSession, link_key: bytes, payload: str) -> Member | None:
+    ref = links.verify(link_key, payload)
+    if ref is None or ref.kind != CARD_KIND:
+        return None
+    return await by_id(session, ref.id)
+
+
+async def by_id(session: AsyncSession, customer_id: int) -> Member | None:
+    customer = await customer_repo.by_id(session, customer_id)
+    return _member(customer) if customer and customer.status == "active" else None
+
+
+async def find(session: AsyncSession, query: str) -> Member | None:
+    """A typed card number (8 digits with a valid check digit) or a phone in any spelling."""
+    customer = None
+    if code := normalize_card_code(query):
+        customer = await customer_repo.by_card_code(session, code)
+    elif phone := normalize_phone(query):
+        customer = await customer_repo.by_phone(session, phone)
+    return _member(customer) if customer and customer.status == "active" else None
