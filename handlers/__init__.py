@@ -7,11 +7,11 @@ can assemble a fresh bot in the same process.
 from aiogram import Router
 
 from bot.telegram.questions import FormChatMiddleware
-from handlers import fallback, menu, owner, signup, start
+from handlers import cashier, fallback, menu, owner, signup, start
 
 
 def build_router() -> Router:
-    """Order matters: /start, owner commands (usable mid-form), the form, the menu, the rest."""
+    """Order matters: /start, staff commands (usable mid-form), the form, the menu, the rest."""
     root = Router(name="root")
     form_routers = (start.build_router(), signup.build_router())
     for router in form_routers:
@@ -20,6 +20,7 @@ def build_router() -> Router:
     root.include_routers(
         form_routers[0],
         owner.build_router(),
+        cashier.build_router(),
         form_routers[1],
         menu.build_router(),
         fallback.build_router(),

@@ -7,6 +7,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.customers import active_profile
+from bot.settings import Settings
 from bot.telegram import keyboards
 from bot.texts import Texts
 
@@ -16,9 +17,11 @@ async def on_stale_button(query: CallbackQuery, texts: Texts) -> None:
     await query.answer(texts.already_done)
 
 
-async def on_anything_else(message: Message, session: AsyncSession, texts: Texts) -> None:
+async def on_anything_else(
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
     assert message.from_user is not None
-    if await active_profile(session, message.from_user.id) is None:
+    if await active_profile(session, settings.program, message.from_user.id) is None:
         await message.answer(texts.not_signed_up)
     else:
         await message.answer(texts.help_short, reply_markup=keyboards.main_menu(texts))

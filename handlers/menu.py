@@ -1,16 +1,34 @@
-"""The member's menu: balance, card, profile, help (as buttons and as commands)."""
+"""The member's menu: balance, card, history, invite a friend, profile, help."""
 
 from __future__ import annotations
 
-from aiogram import F, Router, html
+from aiogram import Bot, F, Router, html
 from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.card import CardFace, card_png
+from bot.domain.phone import mask_phone
+from bot.services import ledger, members
 from bot.services.customers import Profile, active_profile
+from bot.services.history import friends_joined, history_page
+from bot.services.signup import invite_payload
+from bot.services.sources import deep_link
 from bot.settings import Settings
 from bot.telegram import keyboards
+from bot.telegram.render import balance_text, history_text
 from bot.texts import LANGUAGES, Texts
+
+
+class HistoryCb(CallbackData, prefix="hist"):
+    page: int
 
 
 def _button(name: str) -> F:
@@ -18,29 +36,115 @@ def _button(name: str) -> F:
     return F.text.in_({getattr(texts, name) for texts in LANGUAGES.values()})
 
 
-async def _member(message: Message, session: AsyncSession, texts: Texts) -> Profile | None:
+async def _member(
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+) -> Profile | None:
     assert message.from_user is not None
-    profile = await active_profile(session, message.from_user.id)
+    profile = await active_profile(session, settings.program, message.from_user.id)
     if profile is None:
         await message.answer(texts.not_signed_up)
     return profile
 
 
-async def cmd_balance(message: Message, session: AsyncSession, texts: Texts) -> None:
-    if profile := await _member(message, session, texts):
+async def cmd_balance(
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    if profile := await _member(message, session, texts, settings):
+        view = await ledger.balance(session, settings.program, profile.customer_id)
+        await message.answer(balance_text(texts, view), reply_markup=keyboards.main_menu(texts))
+
+
+async def cmd_card(
+    message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    profile = await _member(message, session, texts, settings)
+    if profile is None:
+        return
+    view = await ledger.balance(session, settings.program, profile.customer_id)
+    username = (await bot.me()).username or ""
+    link = deep_link(username, members.card_payload(settings.link_key, profile.customer_id))
+    face = CardFace(
+        shop_name=settings.shop_name,
+        holder_name=profile.name.split(" ")[0],
+        card_code=profile.card_code,
+        tier_name=view.tier.name,
+        balance_text=texts.points(view.points),
+        caption=texts.card_face_caption,
+    )
+    await message.answer_photo(
+        BufferedInputFile(card_png(link, face), "card.png"),
+        caption=texts.card_caption.format(code=profile.card_code),
+    )
+
+
+def _history_keyboard(texts: Texts, page: int, has_older: bool) -> InlineKeyboardMarkup | None:
+    row = []
+    if page > 0:
+        row.append(
+            InlineKeyboardButton(
+                text=texts.history_newer, callback_data=HistoryCb(page=page - 1).pack()
+            )
+        )
+    if has_older:
+        row.append(
+            InlineKeyboardButton(
+                text=texts.history_older, callback_data=HistoryCb(page=page + 1).pack()
+            )
+        )
+    return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
+
+
+async def cmd_history(
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    if profile := await _member(message, session, texts, settings):
+        page = await history_page(session, profile.customer_id, 0)
         await message.answer(
-            texts.balance.format(balance=texts.points(profile.balance)),
-            reply_markup=keyboards.main_menu(texts),
+            history_text(texts, page), reply_markup=_history_keyboard(texts, 0, page.has_older)
         )
 
 
-async def cmd_card(message: Message, session: AsyncSession, texts: Texts) -> None:
-    if await _member(message, session, texts):
-        await message.answer(texts.card_soon)
+async def on_history_page(
+    query: CallbackQuery,
+    callback_data: HistoryCb,
+    bot: Bot,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    profile = await active_profile(session, settings.program, query.from_user.id)
+    await query.answer()
+    if profile is None or query.message is None:
+        return
+    page = await history_page(session, profile.customer_id, callback_data.page)
+    await bot.edit_message_text(
+        history_text(texts, page),
+        chat_id=query.from_user.id,
+        message_id=query.message.message_id,
+        reply_markup=_history_keyboard(texts, page.page, page.has_older),
+    )
 
 
-async def cmd_profile(message: Message, session: AsyncSession, texts: Texts) -> None:
-    profile = await _member(message, session, texts)
+async def cmd_invite(
+    message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    if profile := await _member(message, session, texts, settings):
+        username = (await bot.me()).username or ""
+        link = deep_link(username, invite_payload(settings.link_key, profile.customer_id))
+        await message.answer(
+            texts.invite_text.format(
+                bonus=texts.points(settings.referral_bonus),
+                link=link,
+                joined=await friends_joined(session, profile.customer_id),
+            ),
+            disable_web_page_preview=True,
+        )
+
+
+async def cmd_profile(
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    profile = await _member(message, session, texts, settings)
     if profile is None:
         return
     empty = texts.profile_empty
@@ -48,12 +152,12 @@ async def cmd_profile(message: Message, session: AsyncSession, texts: Texts) -> 
     await message.answer(
         texts.profile.format(
             name=html.quote(profile.name),
-            phone=profile.phone,
+            phone=mask_phone(profile.phone) if profile.phone else empty,
             birthday=profile.birthday.strftime("%d.%m.%Y") if profile.birthday else empty,
             gender=genders.get(profile.gender or "", empty),
             city=html.quote(profile.city) if profile.city else empty,
             interests=html.quote(", ".join(profile.interests)) or empty,
-            ads=texts.ads_yes if profile.ads_opt_in else texts.ads_no,
+            ads=texts.profile_ads_on if profile.ads_opt_in else texts.profile_ads_off,
         )
     )
 
@@ -68,8 +172,13 @@ def build_router() -> Router:
     router.message.register(cmd_balance, _button("menu_balance"))
     router.message.register(cmd_card, Command("card"))
     router.message.register(cmd_card, _button("menu_card"))
+    router.message.register(cmd_history, Command("history"))
+    router.message.register(cmd_history, _button("menu_history"))
+    router.message.register(cmd_invite, Command("invite"))
+    router.message.register(cmd_invite, _button("menu_invite"))
     router.message.register(cmd_profile, Command("profile"))
     router.message.register(cmd_profile, _button("menu_profile"))
     router.message.register(cmd_help, Command("help"))
     router.message.register(cmd_help, _button("menu_help"))
+    router.callback_query.register(on_history_page, HistoryCb.filter())
     return router

@@ -14,8 +14,9 @@ from bot.reports import funnel_text
 from bot.services import sources
 from bot.services.funnel import funnel_report
 from bot.services.printables import printables
+from bot.services.staff import Role
 from bot.settings import Settings
-from bot.telegram.filters import IsOwner
+from bot.telegram.filters import StaffOnly
 from bot.telegram.sending import pre_chunks, send_printables
 from bot.texts import Texts
 
@@ -206,9 +207,11 @@ async def refuse_customer(message: Message, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="owner")
-    router.message.register(cmd_qr, Command("qr"), IsOwner())
-    router.message.register(cmd_sources, Command("sources"), IsOwner())
+    router.message.register(cmd_qr, Command("qr"), StaffOnly(Role.OWNER))
+    router.message.register(cmd_sources, Command("sources"), StaffOnly(Role.OWNER))
     router.message.register(refuse_customer, Command("qr", "sources"))
     router.message.register(on_qr_text, StateFilter(QrForm))
-    router.callback_query.register(on_qr_button, StateFilter(QrForm), QrCb.filter(), IsOwner())
+    router.callback_query.register(
+        on_qr_button, StateFilter(QrForm), QrCb.filter(), StaffOnly(Role.OWNER)
+    )
     return router

@@ -37,9 +37,11 @@ from bot.texts import Texts, texts_for
 async def on_consent_given(
     query: CallbackQuery, form: FormChat, session: AsyncSession, language: str
 ) -> None:
-    source_id = (await form.state.get_data()).get("source_id")
+    data = await form.state.get_data()
     text = consent_text(form.texts, form.settings)
-    await signup.give_consent(session, form.user.id, language, source_id, text)
+    await signup.give_consent(
+        session, form.user.id, language, data.get("source_id"), text, data.get("referrer_id")
+    )
     await query.answer()
     await form.ask(Step.NAME)
 
@@ -53,7 +55,7 @@ async def on_consent_declined(
     await query.answer()
     await form.say(
         form.texts.consent_declined.format(bonus=form.texts.points(form.settings.welcome_bonus)),
-        keyboards.changed_mind(form.texts, source_id),
+        keyboards.changed_mind(form.texts, source_id, callback_data.referrer or None),
     )
 
 
@@ -61,11 +63,12 @@ async def on_consent_reconsidered(
     query: CallbackQuery, callback_data: ConsentCb, form: FormChat, session: AsyncSession
 ) -> None:
     await query.answer()
-    entry = await signup.open_bot(session, form.settings.link_key, form.user.id, None)
+    settings = form.settings
+    entry = await signup.open_bot(session, settings.link_key, settings.program, form.user.id, None)
     if entry.status is not signup.EntryStatus.NEW:
         await form.say(form.texts.already_done)
         return
-    await form.ask_consent(callback_data.source or None)
+    await form.ask_consent(callback_data.source or None, callback_data.referrer or None)
 
 
 # --- the questions -------------------------------------------------------------------------

@@ -1,19 +1,64 @@
-"""`/start`, with or without a deep-link payload, in any state."""
+"""`/start`, with or without a deep-link payload, in any state.
+
+A payload is one of: a source's QR code (signup attribution), a friend's invite, a customer's
+card scanned by a cashier, or a staff invite. Anything else signs up with source "unknown".
+"""
 
 from __future__ import annotations
 
 from aiogram import Router, html
 from aiogram.filters import CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import links
 from bot.domain.questionnaire import Step
-from bot.services import signup
+from bot.services import members, signup, staff
 from bot.services.signup import EntryStatus
 from bot.settings import Settings
 from bot.telegram import keyboards
 from bot.telegram.questions import FormChat
 from bot.texts import Texts
+from handlers.cashier import begin_sale
+from handlers.menu import cmd_card
+
+
+async def _staff_invite(
+    message: Message, payload: str, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    assert message.from_user is not None
+    member = await staff.accept_invite(
+        session, settings.link_key, payload, message.from_user.id, message.from_user.full_name
+    )
+    if member is None:
+        await message.answer(texts.invite_unusable)
+        return
+    store = f" ({html.quote(member.store)})" if member.store else ""
+    await message.answer(texts.invite_accepted.format(store=store))
+
+
+async def _scanned_card(
+    message: Message,
+    payload: str,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+) -> bool:
+    """A card's QR: the cashier starts a sale, its holder sees the card; True when handled."""
+    assert message.from_user is not None
+    member = await members.by_card_payload(session, settings.link_key, payload)
+    if member is None:
+        return False
+    cashier = await staff.role_of(session, settings.owner_ids, message.from_user.id)
+    if cashier is not None:
+        await begin_sale(message, member, state, session, texts, settings)
+        return True
+    if member.telegram_id == message.from_user.id:
+        await cmd_card(message, message.bot, session, texts, settings)
+        return True
+    return False  # someone else's card: nothing of it is shown
 
 
 async def cmd_start(
@@ -24,11 +69,21 @@ async def cmd_start(
     texts: Texts,
     settings: Settings,
 ) -> None:
-    entry = await signup.open_bot(session, settings.link_key, form.user.id, command.args)
+    payload = command.args
+    ref = links.verify(settings.link_key, payload) if payload else None
+    if ref is not None and ref.kind == staff.INVITE_KIND and payload:
+        await _staff_invite(message, payload, session, texts, settings)
+        return
     if not await form.in_signup():
-        await form.state.clear()  # /start leaves any other conversation (e.g. an owner's /qr)
+        await form.state.clear()  # /start leaves any other conversation (a sale, an owner's /qr)
+    if ref is not None and ref.kind == members.CARD_KIND and payload:
+        if await _scanned_card(message, payload, form.state, session, texts, settings):
+            return
+        payload = None
+    entry = await signup.open_bot(
+        session, settings.link_key, settings.program, form.user.id, payload
+    )
     if entry.status is EntryStatus.ACTIVE:
-        await form.state.clear()
         await message.answer(
             texts.returning.format(
                 name=html.quote(entry.name or ""), balance=texts.points(entry.balance)
@@ -41,7 +96,7 @@ async def cmd_start(
         # Consent is on record but the form was lost (e.g. Redis flushed): start the questions.
         await form.ask(Step.NAME)
     else:
-        await form.ask_consent(entry.source_id)
+        await form.ask_consent(entry.source_id, entry.referrer_id)
 
 
 def build_router() -> Router:

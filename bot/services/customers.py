@@ -7,9 +7,10 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.program import Program
+from bot.services import ledger
 from bot.services.signup import EntryStatus
 from db.repositories import customers as customer_repo
-from db.repositories import ledger as ledger_repo
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,13 @@ class Profile:
     city: str | None
     ads_opt_in: bool
     balance: int
+    card_code: str
     interests: list[str] = field(default_factory=list)
 
 
-async def active_profile(session: AsyncSession, telegram_id: int) -> Profile | None:
+async def active_profile(
+    session: AsyncSession, program: Program, telegram_id: int
+) -> Profile | None:
     """The customer's profile and balance, or None until signup is complete."""
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None or customer.status != EntryStatus.ACTIVE:
@@ -38,6 +42,7 @@ async def active_profile(session: AsyncSession, telegram_id: int) -> Profile | N
         gender=customer.gender,
         city=customer.city,
         ads_opt_in=customer.ads_opt_in,
-        balance=await ledger_repo.balance(session, customer.id),
+        balance=(await ledger.balance(session, program, customer.id)).points,
+        card_code=customer.card_code or "",
         interests=list(customer.interests or []),
     )

@@ -10,6 +10,7 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import links
 from bot.domain.cards import new_card_code
 from bot.domain.consent import ConsentKind, text_version
 from bot.domain.phone import mask_phone
@@ -24,6 +25,7 @@ from db.repositories import customers as customer_repo
 from db.repositories import ledger as ledger_repo
 
 log = logging.getLogger(__name__)
+REFERRAL_KIND = "r"
 
 
 class EntryStatus(StrEnum):
@@ -40,6 +42,7 @@ class Entry:
     source_id: int | None
     name: str | None = None
     balance: int = 0
+    referrer_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,17 +67,39 @@ class PhoneTakenError(Exception):
 
 
 async def open_bot(
-    session: AsyncSession, link_key: bytes, telegram_id: int, payload: str | None
+    session: AsyncSession,
+    link_key: bytes,
+    program: Program,
+    telegram_id: int,
+    payload: str | None,
 ) -> Entry:
+    """Who opened the bot, and from where: a source's QR code or a friend's invite link."""
+    ref = links.verify(link_key, payload) if payload else None
+    referrer_id = None
+    if ref is not None and ref.kind == REFERRAL_KIND:
+        referrer_id = await _referrer(session, ref.id, telegram_id)
+        payload = None  # an invite is not a source: the funnel counts it as "unknown"
     source_id = await resolve_start(session, link_key, payload)
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     await session.commit()
     if customer is None:
-        return Entry(EntryStatus.NEW, source_id)
+        return Entry(EntryStatus.NEW, source_id, referrer_id=referrer_id)
     if customer.status == EntryStatus.PENDING:
         return Entry(EntryStatus.PENDING, customer.source_id)
-    balance = await ledger_repo.balance(session, customer.id)
-    return Entry(EntryStatus.ACTIVE, customer.source_id, customer.name, balance)
+    view = await ledger.balance(session, program, customer.id)
+    return Entry(EntryStatus.ACTIVE, customer.source_id, customer.name, view.points)
+
+
+async def _referrer(session: AsyncSession, referrer_id: int, telegram_id: int) -> int | None:
+    """Only an existing member, never oneself; a member can be invited once, before joining."""
+    referrer = await customer_repo.by_id(session, referrer_id)
+    if referrer is None or referrer.status != EntryStatus.ACTIVE:
+        return None
+    return None if referrer.telegram_id == telegram_id else referrer.id
+
+
+def invite_payload(link_key: bytes, customer_id: int) -> str:
+    return links.sign(link_key, REFERRAL_KIND, customer_id)
 
 
 async def give_consent(
@@ -83,6 +108,7 @@ async def give_consent(
     language: str,
     source_id: int | None,
     consent_text: str,
+    referrer_id: int | None = None,
 ) -> int:
     """Record consent to personal-data processing and open a pending customer; idempotent."""
     customer = await customer_repo.by_telegram_id(session, telegram_id)
@@ -93,7 +119,11 @@ async def give_consent(
         session, version, ConsentKind.PERSONAL_DATA, language, consent_text
     )
     customer = Customer(
-        telegram_id=telegram_id, status=EntryStatus.PENDING, language=language, source_id=source_id
+        telegram_id=telegram_id,
+        status=EntryStatus.PENDING,
+        language=language,
+        source_id=source_id,
+        referrer_id=referrer_id,
     )
     try:
         async with session.begin_nested():

@@ -16,7 +16,9 @@ from bot.texts import Texts
 
 class ConsentCb(CallbackData, prefix="consent"):
     action: str  # agree | decline | again
-    source: int = 0  # the source travels with the buttons: nothing is stored on decline
+    # Source and inviting friend travel with the buttons: nothing is stored on decline.
+    source: int = 0
+    referrer: int = 0
 
 
 class FormCb(CallbackData, prefix="form"):
@@ -41,18 +43,20 @@ def _inline(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
-def consent(texts: Texts, source_id: int | None) -> InlineKeyboardMarkup:
-    source = source_id or 0
+def consent(texts: Texts, source_id: int | None, referrer_id: int | None) -> InlineKeyboardMarkup:
+    where = {"source": source_id or 0, "referrer": referrer_id or 0}
     return _inline(
         [
-            [(texts.consent_agree, ConsentCb(action="agree", source=source).pack())],
-            [(texts.consent_decline, ConsentCb(action="decline", source=source).pack())],
+            [(texts.consent_agree, ConsentCb(action="agree", **where).pack())],
+            [(texts.consent_decline, ConsentCb(action="decline", **where).pack())],
         ]
     )
 
 
-def changed_mind(texts: Texts, source_id: int | None) -> InlineKeyboardMarkup:
-    data = ConsentCb(action="again", source=source_id or 0).pack()
+def changed_mind(
+    texts: Texts, source_id: int | None, referrer_id: int | None
+) -> InlineKeyboardMarkup:
+    data = ConsentCb(action="again", source=source_id or 0, referrer=referrer_id or 0).pack()
     return _inline([[(texts.consent_changed_mind, data)]])
 
 
@@ -122,6 +126,7 @@ def main_menu(texts: Texts) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=texts.menu_balance), KeyboardButton(text=texts.menu_card)],
+            [KeyboardButton(text=texts.menu_history), KeyboardButton(text=texts.menu_invite)],
             [KeyboardButton(text=texts.menu_profile), KeyboardButton(text=texts.menu_help)],
         ],
         resize_keyboard=True,

@@ -105,13 +105,13 @@ class FormChat:
             advertising_text(self.texts, self.settings), keyboards.advertising(self.texts)
         )
 
-    async def ask_consent(self, source_id: int | None) -> None:
+    async def ask_consent(self, source_id: int | None, referrer_id: int | None = None) -> None:
         await self.state.set_state(Signup.consent)
-        await self.state.update_data(source_id=source_id)
+        await self.state.update_data(source_id=source_id, referrer_id=referrer_id)
         await self.bot.send_message(
             self.user.id,
             consent_text(self.texts, self.settings),
-            reply_markup=keyboards.consent(self.texts, source_id),
+            reply_markup=keyboards.consent(self.texts, source_id, referrer_id),
             disable_web_page_preview=True,
         )
 
@@ -130,7 +130,8 @@ class FormChat:
         if hint:
             await self.say(hint)
         if current == Signup.consent.state:
-            await self.ask_consent((await self.state.get_data()).get("source_id"))
+            data = await self.state.get_data()
+            await self.ask_consent(data.get("source_id"), data.get("referrer_id"))
         elif current == Signup.ads.state:
             await self.ask_advertising()
 

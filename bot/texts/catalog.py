@@ -57,12 +57,63 @@ class Texts:
     menu_profile: str
     menu_help: str
     balance: str
-    card_soon: str
+    menu_history: str
+    menu_invite: str
+    card_face_caption: str
+    profile_ads_on: str
+    profile_ads_off: str
     profile: str
     profile_empty: str
     help: str
     help_short: str
     not_signed_up: str
+    # Loyalty: balance, card, history, invites, purchases.
+    balance_tier: str
+    balance_next: str
+    balance_top: str
+    balance_expiring: str
+    card_caption: str
+    history_title: str
+    history_empty: str
+    history_older: str
+    history_newer: str
+    op_accrual: str
+    op_redemption: str
+    op_bonus: str
+    op_expiry: str
+    op_reversal: str
+    op_refund: str
+    op_adjustment: str
+    bonus_reasons: tuple[tuple[str, str], ...]
+    invite_text: str
+    purchase_notice: str
+    purchase_redeemed: str
+    refund_notice: str
+    tier_up: str
+    referral_paid: str
+    staff_only: str
+    cashier_invite: str
+    invite_accepted: str
+    invite_unusable: str
+    sale_ask_customer: str
+    sale_not_found: str
+    sale_customer: str
+    sale_ask_amount: str
+    sale_bad_amount: str
+    sale_ask_receipt: str
+    sale_no_receipt: str
+    sale_ask_redeem: str
+    sale_redeem_max: str
+    sale_redeem_none: str
+    sale_bad_redeem: str
+    sale_confirm: str
+    sale_go: str
+    sale_cancel: str
+    sale_done: str
+    sale_duplicate: str
+    sale_receipt_taken: str
+    sale_not_enough: str
+    sale_cancelled: str
     # Owners: QR codes and sources.
     owner_only: str
     qr_ask_store: str

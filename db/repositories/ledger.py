@@ -172,3 +172,14 @@ async def returned_to_lots(
         )
     )
     return [(lot_id, -points) for lot_id, points in rows]
+
+
+async def referred_count(session: AsyncSession, customer_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.referrer_id == customer_id, Customer.status == "active")
+        )
+        or 0
+    )

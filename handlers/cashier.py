@@ -1,0 +1,283 @@
+"""The cashier's sale: find the customer, amount, receipt number, points to spend, confirm.
+
+Only staff get here (`StaffOnly`). The cashier sees the customer's first name and a masked phone,
+nothing more. The confirm button acts once: the form is cleared before the sale is recorded,
+and a receipt number makes a repeated sale a no-op in the ledger as well.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router, html
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.money import format_rub, parse_amount
+from bot.services import ledger, members
+from bot.services.members import Member
+from bot.services.sources import deep_link
+from bot.services.staff import Role, StaffMember, create_invite
+from bot.settings import Settings
+from bot.telegram.filters import StaffOnly
+from bot.telegram.notify import notify_purchase
+from bot.texts import Texts
+
+
+class SaleForm(StatesGroup):
+    customer = State()
+    amount = State()
+    receipt = State()
+    redeem = State()
+    confirm = State()
+
+
+class SaleCb(CallbackData, prefix="sale"):
+    action: str  # no_receipt | redeem | go | cancel
+    value: int = 0
+
+
+def _buttons(*rows: list[tuple[str, SaleCb]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=text, callback_data=data.pack()) for text, data in row]
+            for row in rows
+        ]
+    )
+
+
+async def cmd_sale(message: Message, state: FSMContext, texts: Texts) -> None:
+    await state.clear()
+    await state.set_state(SaleForm.customer)
+    await message.answer(texts.sale_ask_customer)
+
+
+async def begin_sale(
+    message: Message,
+    member: Member,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+) -> None:
+    """The customer is known (typed, or their card scanned): show them and ask the amount."""
+    view = await ledger.balance(session, settings.program, member.customer_id)
+    await state.set_state(SaleForm.amount)
+    await state.set_data({"customer_id": member.customer_id, "name": member.first_name})
+    await message.answer(
+        texts.sale_customer.format(
+            name=html.quote(member.first_name),
+            phone=member.masked_phone,
+            balance=texts.points(view.points),
+            tier=html.quote(view.tier.name),
+        )
+    )
+    await message.answer(texts.sale_ask_amount)
+
+
+async def on_customer(
+    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    member = await members.find(session, message.text or "")
+    if member is None:
+        await message.answer(texts.sale_not_found)
+        return
+    await begin_sale(message, member, state, session, texts, settings)
+
+
+async def on_amount(message: Message, state: FSMContext, texts: Texts) -> None:
+    amount = parse_amount(message.text or "")
+    if amount is None:
+        await message.answer(texts.sale_bad_amount)
+        return
+    await state.update_data(amount=amount)
+    await state.set_state(SaleForm.receipt)
+    no_number = SaleCb(action="no_receipt")
+    await message.answer(
+        texts.sale_ask_receipt, reply_markup=_buttons([(texts.sale_no_receipt, no_number)])
+    )
+
+
+async def _ask_redeem(
+    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    data = await state.get_data()
+    view = await ledger.balance(session, settings.program, data["customer_id"])
+    most = min(view.points, settings.program.redeem_cap(data["amount"]))
+    await state.update_data(max_redeem=most)
+    if most <= 0:
+        await _confirm(message, state, texts, settings, redeem=0)
+        return
+    await state.set_state(SaleForm.redeem)
+    await message.answer(
+        texts.sale_ask_redeem.format(
+            max=texts.points(most), cap=f"{settings.program.redeem_cap_percent:g}"
+        ),
+        reply_markup=_buttons(
+            [(texts.sale_redeem_max.format(points=most), SaleCb(action="redeem", value=most))],
+            [(texts.sale_redeem_none, SaleCb(action="redeem", value=0))],
+        ),
+    )
+
+
+async def on_receipt(
+    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    receipt = " ".join((message.text or "").split())[:64]
+    if not receipt:
+        await message.answer(texts.sale_ask_receipt)
+        return
+    await state.update_data(receipt_id=receipt)
+    await _ask_redeem(message, state, session, texts, settings)
+
+
+async def on_redeem_typed(
+    message: Message, state: FSMContext, texts: Texts, settings: Settings
+) -> None:
+    most = (await state.get_data())["max_redeem"]
+    text = (message.text or "").strip()
+    if not text.isdigit() or int(text) > most:
+        await message.answer(texts.sale_bad_redeem.format(max=texts.points(most)))
+        return
+    await _confirm(message, state, texts, settings, redeem=int(text))
+
+
+async def _confirm(
+    message: Message, state: FSMContext, texts: Texts, settings: Settings, redeem: int
+) -> None:
+    data = await state.get_data()
+    amount = data["amount"]
+    await state.update_data(redeem=redeem)
+    await state.set_state(SaleForm.confirm)
+    # The tier is settled when the sale is recorded; this is the estimate at the base rate.
+    estimate = settings.program.accrual(amount - redeem * 100, 0)
+    await message.answer(
+        texts.sale_confirm.format(
+            name=html.quote(data["name"]),
+            amount=format_rub(amount),
+            redeem=texts.points(redeem),
+            due=format_rub(amount - redeem * 100),
+            accrue=f"≈ {texts.points(estimate)}",
+        ),
+        reply_markup=_buttons(
+            [(texts.sale_go, SaleCb(action="go")), (texts.sale_cancel, SaleCb(action="cancel"))]
+        ),
+    )
+
+
+async def on_sale_button(
+    query: CallbackQuery,
+    callback_data: SaleCb,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    staff: StaffMember,
+) -> None:
+    current = await state.get_state()
+    expected = {
+        "no_receipt": SaleForm.receipt.state,
+        "redeem": SaleForm.redeem.state,
+        "go": SaleForm.confirm.state,
+        "cancel": SaleForm.confirm.state,
+    }
+    if query.message is None or current != expected.get(callback_data.action):
+        await query.answer(texts.already_done)
+        return
+    await query.answer()
+    message = query.message
+    assert isinstance(message, Message)
+    if callback_data.action == "no_receipt":
+        await _ask_redeem(message, state, session, texts, settings)
+    elif callback_data.action == "redeem":
+        await _confirm(message, state, texts, settings, redeem=callback_data.value)
+    elif callback_data.action == "cancel":
+        await state.clear()
+        await message.answer(texts.sale_cancelled)
+    else:
+        await _record(message, bot, state, session, texts, settings, staff)
+
+
+async def _record(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    cashier: StaffMember,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    try:
+        result = await ledger.record_purchase(
+            session,
+            settings.program,
+            data["customer_id"],
+            data["amount"],
+            redeem=data.get("redeem", 0),
+            receipt_id=data.get("receipt_id"),
+            store=cashier.store,
+            channel="cashier",
+            actor=cashier.actor,
+        )
+    except ledger.NotEnoughPointsError as error:
+        await message.answer(texts.sale_not_enough.format(available=texts.points(error.available)))
+        return
+    except ledger.ReceiptClaimedError:
+        await message.answer(texts.sale_receipt_taken)
+        return
+    if result.duplicate:
+        await message.answer(texts.sale_duplicate.format(accrued=texts.points(result.accrued)))
+        return
+    await message.answer(
+        texts.sale_done.format(
+            accrued=texts.points(result.accrued),
+            redeemed=texts.points(result.redeemed),
+            balance=texts.points(result.balance),
+        )
+    )
+    await notify_purchase(bot, session, settings.program, result)
+
+
+async def cmd_cashier_invite(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    staff: StaffMember,
+) -> None:
+    store = " ".join((command.args or "").split())
+    payload = await create_invite(session, settings.link_key, staff.telegram_id, store)
+    link = deep_link((await bot.me()).username or "", payload)
+    where = f" ({html.quote(store)})" if store else ""
+    await message.answer(texts.cashier_invite.format(store=where, link=link))
+
+
+async def on_confirm_text(message: Message, texts: Texts) -> None:
+    await message.answer(texts.use_buttons)
+
+
+async def refuse(message: Message, texts: Texts) -> None:
+    await message.answer(texts.staff_only)
+
+
+def build_router() -> Router:
+    router = Router(name="cashier")
+    router.message.register(cmd_sale, Command("sale"), StaffOnly())
+    router.message.register(cmd_cashier_invite, Command("cashier"), StaffOnly(Role.OWNER))
+    router.message.register(refuse, Command("sale", "cashier"))
+    router.message.register(on_customer, SaleForm.customer, StaffOnly())
+    router.message.register(on_amount, SaleForm.amount, StaffOnly())
+    router.message.register(on_receipt, SaleForm.receipt, StaffOnly())
+    router.message.register(on_redeem_typed, SaleForm.redeem, StaffOnly())
+    router.message.register(on_confirm_text, SaleForm.confirm, StaffOnly())
+    router.callback_query.register(
+        on_sale_button, StateFilter(SaleForm), SaleCb.filter(), StaffOnly()
+    )
+    return router
