@@ -39,6 +39,18 @@ def _parser() -> argparse.ArgumentParser:
     switch.add_argument("--enable", type=int, metavar="ID")
     switch.add_argument("--disable", type=int, metavar="ID", help="e.g. a lost or retired code")
 
+    receipt = commands.add_parser(
+        "receipt", help="a purchase QR for a receipt printer: the customer scans it for points"
+    )
+    receipt.add_argument("--store", default="", help="the store (receipt numbers are per store)")
+    receipt.add_argument("--amount", required=True, help="purchase amount in roubles, e.g. 1250.50")
+    receipt.add_argument("--receipt", default=None, help="the till's receipt number, e.g. R-42")
+    receipt.add_argument("--paper", type=int, choices=[58, 80], default=58, help="roll width, mm")
+    receipt.add_argument("--out", type=Path, default=Path("."), help="folder for the PNG")
+
+    token = commands.add_parser("pos-token", help="issue an API token for a store's till")
+    token.add_argument("--store", required=True, help="the store the till belongs to")
+
     stats = commands.add_parser("stats", help="reports")
     stats.add_argument("report", choices=["sources"], help="sources: the signup funnel")
     return parser
@@ -58,10 +70,18 @@ async def _migrate(settings: Settings) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
-    if command in ("qr", "sources", "stats"):
+    if command in ("qr", "sources", "stats", "receipt", "pos-token"):
         from bot import shell
 
-        if command == "qr":
+        if command == "receipt":
+            return asyncio.run(
+                shell.make_receipt_qr(
+                    settings, args.store, args.amount, args.receipt, args.paper, args.out
+                )
+            )
+        if command == "pos-token":
+            asyncio.run(shell.issue_pos_token(settings, args.store))
+        elif command == "qr":
             employees = args.employee
             asyncio.run(
                 shell.make_qr(settings, args.store, args.campaign, employees, args.format, args.out)

@@ -52,4 +52,12 @@ def funnel_text(report: FunnelReport, texts: Texts) -> str:
             lines.append(
                 template.format(label=_label(row, texts, 60), conversion=_percent(row.conversion))
             )
+    if report.purchases:
+        lines.append(
+            texts.funnel_receipt_share.format(
+                claimed=report.receipt_qr_purchases,
+                total=report.purchases,
+                share=_percent(report.receipt_qr_purchases / report.purchases),
+            )
+        )
     return "\n\n".join(lines)

@@ -6,6 +6,7 @@ names it (see `load_settings`), because a shop owner editing `.env` should not f
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Literal
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     redeem_cap_percent: Decimal = Field(default=Decimal(30), ge=0, le=100)
     purchase_points_days: int = Field(default=365, ge=0, le=3650)
     bonus_points_days: int = Field(default=180, ge=0, le=3650)
+    receipt_qr_hours: int = Field(default=24, ge=1, le=24 * 30)
     pos_api_port: int | None = Field(default=None, ge=1, le=65535)
     pos_api_host: str = "127.0.0.1"
     cities: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -138,6 +140,10 @@ class Settings(BaseSettings):
             referral_bonus=self.referral_bonus,
             birthday_bonus=self.birthday_bonus,
         )
+
+    @property
+    def receipt_window(self) -> timedelta:
+        return timedelta(hours=self.receipt_qr_hours)
 
     @property
     def zone(self) -> ZoneInfo:

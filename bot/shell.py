@@ -8,10 +8,12 @@ from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError
 
 from bot import qr
+from bot.domain.money import parse_amount
 from bot.reports import funnel_text
-from bot.services import sources
+from bot.services import pos_tokens, receipts, sources
 from bot.services.funnel import funnel_report
 from bot.services.printables import PrintFile, printables
+from bot.services.sources import deep_link
 from bot.settings import Settings, SettingsError
 from bot.texts import texts_for
 from db import migrate
@@ -105,3 +107,44 @@ async def print_funnel(settings: Settings) -> None:
     async with _Database(settings) as db, db.sessions() as session:
         report = await funnel_report(session, settings.link_key)
     print(funnel_text(report, texts) if report.rows else texts.sources_empty)
+
+
+async def make_receipt_qr(
+    settings: Settings,
+    store: str,
+    amount_text: str,
+    receipt_id: str | None,
+    paper_mm: int,
+    out: Path,
+) -> int:
+    """For a till script: prints the link and writes a PNG as wide as the receipt roll."""
+    amount = parse_amount(amount_text)
+    if amount is None:
+        print(f"not an amount in roubles: {amount_text!r} (e.g. 1250 or 1250.50)")
+        return 2
+    username = await _bot_username(settings)
+    texts = texts_for(settings.default_language)
+    async with _Database(settings) as db, db.sessions() as session:
+        issued = await receipts.issue(
+            session,
+            settings.link_key,
+            store=store,
+            amount=amount,
+            receipt_id=receipt_id,
+            issued_by="shell",
+            window=settings.receipt_window,
+        )
+    link = deep_link(username, issued.payload)
+    caption = texts.receipt_printed.format(hours=settings.receipt_qr_hours)
+    png = qr.receipt_qr_png(link, paper_mm=80 if paper_mm == 80 else 58, caption=caption)
+    path = _save(out, [PrintFile(f"receipt-{issued.token_id}_{paper_mm}mm.png", png)])[0]
+    print(link)
+    print(f"  wrote {path}")
+    return 0
+
+
+async def issue_pos_token(settings: Settings, store: str) -> None:
+    async with _Database(settings) as db, db.sessions() as session:
+        token = await pos_tokens.issue_token(session, store)
+    print(token)
+    print("  keep it secret: it records purchases for this store. Shown once.")

@@ -174,6 +174,26 @@ class PurchaseRefund(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReceiptToken(Base):
+    """A purchase QR shown or printed at the till: the first customer to scan it gets the points."""
+
+    __tablename__ = "receipt_tokens"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store: Mapped[str] = mapped_column(String(100), default="")
+    amount: Mapped[int] = mapped_column(BigInteger)
+    receipt_id: Mapped[str] = mapped_column(String(64))
+    # store + receipt id, as on purchases: one QR per receipt.
+    receipt_key: Mapped[str] = mapped_column(String(200), unique=True)
+    issued_by: Mapped[str] = mapped_column(String(64), default="")
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None]
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id", ondelete="SET NULL"))
+    voided_at: Mapped[datetime | None]
+
+
 class Staff(Base):
     """A cashier (or another role of the shop's people), added by an owner's one-time invite."""
 
@@ -276,6 +296,7 @@ __all__ = [
     "PosToken",
     "Purchase",
     "PurchaseRefund",
+    "ReceiptToken",
     "Source",
     "Staff",
     "StaffInvite",

@@ -7,7 +7,7 @@ can assemble a fresh bot in the same process.
 from aiogram import Router
 
 from bot.telegram.questions import FormChatMiddleware
-from handlers import cashier, fallback, menu, owner, signup, start
+from handlers import cashier, fallback, menu, owner, receipt, signup, start
 
 
 def build_router() -> Router:
@@ -21,6 +21,7 @@ def build_router() -> Router:
         form_routers[0],
         owner.build_router(),
         cashier.build_router(),
+        receipt.build_router(),
         form_routers[1],
         menu.build_router(),
         fallback.build_router(),

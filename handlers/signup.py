@@ -30,6 +30,7 @@ from bot.telegram.keyboards import AdsCb, ConsentCb, FormCb
 from bot.telegram.notify import notify_owners
 from bot.telegram.questions import STATE_STEPS, FormChat, Signup, advertising_text, consent_text
 from bot.texts import Texts, texts_for
+from handlers.receipt import claim_receipt
 
 # --- consent -------------------------------------------------------------------------------
 
@@ -242,6 +243,7 @@ async def on_advertising_answer(
     except signup.PhoneTakenError:
         await form.ask(Step.PHONE, texts.phone_taken)
         return
+    receipt = (await form.state.get_data()).get("receipt")
     await form.state.clear()
     text = texts.welcome.format(
         name=html.quote(welcome.name),
@@ -250,6 +252,8 @@ async def on_advertising_answer(
         balance=texts.points(welcome.balance),
     )
     await form.say(text, keyboards.main_menu(texts))
+    if receipt:  # the purchase QR they scanned before joining: their first purchase
+        await claim_receipt(form.bot, form.user.id, receipt, session, texts, settings)
 
 
 async def on_unexpected_at_buttons(message: Message, form: FormChat) -> None:

@@ -14,14 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import links
 from bot.domain.questionnaire import Step
-from bot.services import members, signup, staff
+from bot.services import members, receipts, signup, staff
 from bot.services.signup import EntryStatus
 from bot.settings import Settings
 from bot.telegram import keyboards
 from bot.telegram.questions import FormChat
 from bot.texts import Texts
+from db.base import utcnow
 from handlers.cashier import begin_sale
 from handlers.menu import cmd_card
+from handlers.receipt import claim_receipt, refusal_text
 
 
 async def _staff_invite(
@@ -61,6 +63,19 @@ async def _scanned_card(
     return False  # someone else's card: nothing of it is shown
 
 
+async def _hold_receipt(
+    payload: str, form: FormChat, session: AsyncSession, settings: Settings
+) -> None:
+    """A newcomer scanned a purchase QR: keep it for the end of signup, if it is still good."""
+    try:
+        await receipts.check(session, settings.link_key, payload, settings.receipt_window, utcnow())
+    except receipts.ReceiptRefusedError as refused:
+        await form.say(refusal_text(form.texts, refused.reason))  # signup goes on without it
+        return
+    await form.state.update_data(receipt=payload)
+    await form.say(form.texts.receipt_after_signup)
+
+
 async def cmd_start(
     message: Message,
     command: CommandObject,
@@ -80,17 +95,28 @@ async def cmd_start(
         if await _scanned_card(message, payload, form.state, session, texts, settings):
             return
         payload = None
+    receipt = payload if ref is not None and ref.kind == receipts.RECEIPT_KIND else None
+    if receipt is not None:
+        payload = None  # a purchase QR names no source: the funnel counts it as "unknown"
+    elif payload and ref is None and links.claimed_kind(payload) == receipts.RECEIPT_KIND:
+        receipt, payload = payload, None  # an altered receipt QR: refused below, and logged
     entry = await signup.open_bot(
         session, settings.link_key, settings.program, form.user.id, payload
     )
     if entry.status is EntryStatus.ACTIVE:
+        if receipt is not None:
+            await claim_receipt(message.bot, form.user.id, receipt, session, texts, settings)
+            return
         await message.answer(
             texts.returning.format(
                 name=html.quote(entry.name or ""), balance=texts.points(entry.balance)
             ),
             reply_markup=keyboards.main_menu(texts),
         )
-    elif await form.in_signup():
+        return
+    if receipt is not None:
+        await _hold_receipt(receipt, form, session, settings)
+    if await form.in_signup():
         await form.again(texts.resume)
     elif entry.status is EntryStatus.PENDING:
         # Consent is on record but the form was lost (e.g. Redis flushed): start the questions.

@@ -33,6 +33,8 @@ class FunnelReport:
     rows: list[SourceFunnel]
     best: SourceFunnel | None
     worst: SourceFunnel | None
+    purchases: int = 0
+    receipt_qr_purchases: int = 0  # claimed by customers scanning a purchase QR themselves
 
 
 async def funnel_report(session: AsyncSession, link_key: bytes) -> FunnelReport:
@@ -60,4 +62,5 @@ async def funnel_report(session: AsyncSession, link_key: bytes) -> FunnelReport:
     )
     best = ranked[-1] if ranked else None
     worst = ranked[0] if len(ranked) > 1 else None
-    return FunnelReport(rows, best, worst)
+    channels = await source_repo.purchases_by_channel(session)
+    return FunnelReport(rows, best, worst, sum(channels.values()), channels.get("receipt_qr", 0))

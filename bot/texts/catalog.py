@@ -114,6 +114,14 @@ class Texts:
     sale_receipt_taken: str
     sale_not_enough: str
     sale_cancelled: str
+    receipt_usage: str
+    receipt_printed: str
+    receipt_issued: str
+    receipt_claimed: str
+    receipt_expired: str
+    receipt_forged: str
+    receipt_voided: str
+    receipt_after_signup: str
     # Owners: QR codes and sources.
     owner_only: str
     qr_ask_store: str
@@ -134,6 +142,7 @@ class Texts:
     funnel_unknown: str
     funnel_best: str
     funnel_worst: str
+    funnel_receipt_share: str
     campaign_presets: tuple[str, ...]
     # Service answers.
     already_done: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Customer, FunnelEvent, Source
+from db.models import Customer, FunnelEvent, Purchase, Source
 
 
 async def get(session: AsyncSession, source_id: int) -> Source | None:
@@ -54,3 +54,10 @@ async def active_customers_by_source(session: AsyncSession) -> dict[int | None, 
         .group_by(Customer.source_id)
     )
     return {source_id: count for source_id, count in rows}
+
+
+async def purchases_by_channel(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(Purchase.channel, func.count()).group_by(Purchase.channel)
+    )
+    return {channel: count for channel, count in rows}
