@@ -19,9 +19,11 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bot.pos_api import start_pos_api
 from bot.settings import Settings
 from bot.telegram.fsm_storage import SqlAlchemyStorage
 from bot.telegram.middlewares import DbSessionMiddleware, LanguageMiddleware, UpdateLogMiddleware
+from bot.telegram.notify import TelegramNotifier
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from handlers import build_router
@@ -106,9 +108,21 @@ async def run_webhook(app: App) -> None:
         await runner.cleanup()
 
 
+async def start_pos(app: App) -> web.AppRunner | None:
+    """The tills' HTTP API in the same process, when POS_API_PORT is set."""
+    if app.settings.pos_api_port is None:
+        return None
+    username = app.settings.bot_username or (await app.bot.me()).username or ""
+    notifier = TelegramNotifier(app.bot, app.sessions, app.settings.program)
+    return await start_pos_api(app.sessions, app.settings, notifier, username)
+
+
 async def serve(settings: Settings) -> None:
     app = await create_app(settings)
+    pos = await start_pos(app)
     try:
         await (run_webhook(app) if settings.webhook_url else run_polling(app))
     finally:
+        if pos is not None:
+            await pos.cleanup()
         await app.close()

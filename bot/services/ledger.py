@@ -359,8 +359,10 @@ async def record_purchase(
     if redeem > (cap := program.redeem_cap(amount)):
         raise RedeemCapError(cap)
     await _locked(session, customer_id, now)
-    if key and (known := await repo.purchase_by_receipt(session, key)):
+    if key and await repo.purchase_by_receipt(session, key):
         await session.rollback()  # another till recorded it while we waited for the lock
+        known = await repo.purchase_by_receipt(session, key)  # the rollback expired it
+        assert known is not None
         return await _duplicate(session, program, known, customer_id)
     spend_before = await repo.spend(session, customer_id)
     first = await repo.purchase_count(session, customer_id) == 0
@@ -484,8 +486,12 @@ async def refund(
             await repo.balance(session, purchase.customer_id),
             duplicate=True,
         )
+    found = purchase.id
     await _locked(session, purchase.customer_id, now)
-    purchase = await repo.purchase_by_id(session, purchase.id)  # fresh, under the lock
+    if refund_key and await repo.refund_by_key(session, refund_key):
+        await session.rollback()  # a retry of this refund finished while we waited for the lock
+        return await refund(session, purchase_id=found, refund_id=refund_id, actor=actor)
+    purchase = await repo.purchase_by_id(session, found)  # fresh, under the lock
     assert purchase is not None
     left = purchase.amount - purchase.refunded_amount
     amount = left if amount is None else amount

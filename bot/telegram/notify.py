@@ -6,7 +6,7 @@ import logging
 
 from aiogram import Bot, html
 from aiogram.exceptions import TelegramAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.program import Program
 from bot.services import members
@@ -65,3 +65,20 @@ async def notify_refund(bot: Bot, session: AsyncSession, result: RefundResult) -
         await send_quietly(
             bot, member.telegram_id, refund_notice(texts_for(member.language), result)
         )
+
+
+class TelegramNotifier:
+    """What the point-of-sale API calls after a change: the member hears about it here."""
+
+    def __init__(self, bot: Bot, sessions: async_sessionmaker, program: Program) -> None:
+        self._bot = bot
+        self._sessions = sessions
+        self._program = program
+
+    async def purchase(self, result: PurchaseResult) -> None:
+        async with self._sessions() as session:
+            await notify_purchase(self._bot, session, self._program, result)
+
+    async def refund(self, result: RefundResult) -> None:
+        async with self._sessions() as session:
+            await notify_refund(self._bot, session, result)

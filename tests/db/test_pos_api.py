@@ -1,0 +1,486 @@
+"""The point-of-sale API over real HTTP on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.domain.cards import new_card_code
+from bot.pos_api import build_pos_app, start_pos_api
+from bot.services import ledger, pos_tokens
+from bot.settings import Settings
+from db.models import Customer, LedgerEntry, PosToken, Purchase
+
+STORE, OTHER_STORE = "Тверская, 1", "Ленина, 5"
+Reply = tuple[int, dict[str, Any]]
+
+
+class Shopper(NamedTuple):
+    id: int
+    card: str
+    phone: str  # E.164
+
+
+def _settings() -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        tiers="Base:0:5, Silver:10000:7, Gold:30000:10",
+        redeem_cap_percent=Decimal(30),
+        purchase_points_days=365,
+        bonus_points_days=180,
+        referral_bonus=200,
+    )
+
+
+@pytest.fixture
+async def client(sessions: async_sessionmaker) -> AsyncIterator[TestClient]:
+    server = TestServer(build_pos_app(sessions, _settings()), host="127.0.0.1")
+    async with TestClient(server) as client:
+        yield client
+
+
+@pytest.fixture
+async def tokens(sessions: async_sessionmaker) -> dict[str, str]:
+    async with sessions() as session:
+        return {
+            STORE: await pos_tokens.issue_token(session, STORE),
+            OTHER_STORE: await pos_tokens.issue_token(session, OTHER_STORE),
+        }
+
+
+@pytest.fixture
+def member(sessions: async_sessionmaker, new_customer):
+    """A customer with a card code: `new_customer` gives none."""
+
+    async def make() -> Shopper:
+        customer = await new_customer()
+        card = new_card_code()
+        async with sessions() as session:
+            await session.execute(
+                update(Customer).where(Customer.id == customer).values(card_code=card)
+            )
+            await session.commit()
+            phone = await session.scalar(select(Customer.phone).where(Customer.id == customer))
+        assert phone is not None
+        return Shopper(customer, card, phone)
+
+    return make
+
+
+async def _call(
+    client: TestClient,
+    method: str,
+    path: str,
+    token: str | None,
+    body: Any = None,
+    *,
+    raw: bytes | None = None,
+    params: dict[str, str] | None = None,
+) -> Reply:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    options: dict[str, Any] = {"headers": headers, "params": params}
+    if raw is not None:
+        options["data"] = raw
+    elif body is not None:
+        options["json"] = body
+    async with client.request(method, f"/api/v1/{path}", **options) as response:
+        assert response.content_type == "application/json"
+        return response.status, await response.json()
+
+
+async def _buy(
+    client: TestClient, token: str, card: str, amount: Any, receipt: str, **more
+) -> Reply:
+    body = {"card": card, "amount": amount, "receipt_id": receipt, **more}
+    return await _call(client, "POST", "purchases", token, body)
+
+
+async def _refund(client: TestClient, token: str, **body) -> Reply:
+    return await _call(client, "POST", "refunds", token, body)
+
+
+async def _balance(client: TestClient, token: str, **params: str) -> Reply:
+    return await _call(client, "GET", "balance", token, params=params)
+
+
+async def _gift(sessions: async_sessionmaker, customer: int, points: int) -> None:
+    async with sessions() as session:
+        program = _settings().program
+        await ledger.grant_bonus(session, program, customer, points, key="gift", reason="test")
+
+
+async def test_a_purchase_accrues_and_the_balance_shows_it(client, tokens, member) -> None:
+    shopper = await member()
+    card = shopper.card
+    status, sale = await _buy(client, tokens[STORE], card, "1250.50", "R-1")
+    assert status == 201
+    assert sale == {
+        "purchase_id": sale["purchase_id"],
+        "amount": "1250.50",
+        "redeemed": 0,
+        "accrued": 62,  # 5 % of 1250.50, rounded down
+        "balance": 62,
+        "tier": "Base",
+        "upgraded": False,
+        "duplicate": False,
+    }
+    status, view = await _balance(client, tokens[STORE], card=card)
+    assert status == 200
+    assert view == {
+        "customer": {
+            "first_name": "Клиент",
+            "masked_phone": view["customer"]["masked_phone"],
+            "card": card,
+        },
+        "points": 62,
+        "tier": "Base",
+        "next_tier": "Silver",
+        "to_next_tier_rub": "8749.50",
+        "expiring_30d_points": 0,
+        "max_redeem_hint": None,
+    }
+    assert (
+        view["customer"]["masked_phone"]
+        == f"+7 *** ***-{shopper.phone[-4:-2]}-{shopper.phone[-2:]}"
+    )
+    status, hinted = await _balance(client, tokens[STORE], card=card, amount="100")
+    assert (status, hinted["max_redeem_hint"]) == (200, 30)
+
+
+async def test_a_customer_is_found_by_phone_in_any_spelling(client, tokens, member) -> None:
+    shopper = await member()
+    card, digits = shopper.card, shopper.phone.removeprefix("+7")
+    for spelling in (f"+7{digits}", f"8 ({digits[:3]}) {digits[3:6]}-{digits[6:]}", f"7{digits}"):
+        status, view = await _balance(client, tokens[STORE], phone=spelling)
+        assert (status, view["customer"]["card"]) == (200, card), spelling
+    status, sale = await _call(
+        client,
+        "POST",
+        "purchases",
+        tokens[STORE],
+        {"phone": f"+7{digits}", "amount": 100, "receipt_id": "P-1"},
+    )
+    assert (status, sale["accrued"]) == (201, 5)
+
+
+async def test_the_same_receipt_twice_is_one_accrual(client, tokens, member, sessions) -> None:
+    card = (await member()).card
+    status, first = await _buy(client, tokens[STORE], card, "1000", "R-42")
+    assert (status, first["accrued"], first["duplicate"]) == (201, 50, False)
+    status, again = await _buy(client, tokens[STORE], card, "1000", "R-42")
+    assert status == 200
+    assert again == {**first, "duplicate": True}
+    async with sessions() as session:
+        accruals = await session.scalar(select(func.count()).where(LedgerEntry.kind == "accrual"))
+    assert accruals == 1
+    other_card = (await member()).card
+    status, taken = await _buy(client, tokens[STORE], other_card, "1000", "R-42")
+    assert (status, taken["error"]["code"]) == (409, "receipt_used_by_another_customer")
+
+
+async def test_redemption_is_capped_and_cannot_overdraw(client, tokens, member, sessions) -> None:
+    shopper = await member()
+    customer, card = shopper.id, shopper.card
+    await _gift(sessions, customer, 1000)
+    status, capped = await _buy(client, tokens[STORE], card, "1000.00", "R-1", redeem=301)
+    assert status == 422
+    assert capped["error"]["code"] == "redeem_over_cap" and capped["error"]["cap"] == 300
+    status, paid = await _buy(client, tokens[STORE], card, "1000.00", "R-1", redeem=300)
+    assert status == 201
+    assert (paid["redeemed"], paid["accrued"], paid["balance"]) == (300, 35, 735)
+    status, short = await _buy(client, tokens[STORE], card, "10000", "R-2", redeem=800)
+    assert status == 422
+    assert short["error"]["code"] == "not_enough_points"
+    assert (short["error"]["available"], short["error"]["wanted"]) == (735, 800)
+    status, view = await _balance(client, tokens[STORE], card=card)
+    assert view["points"] == 735
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Purchase)) == 1
+
+
+async def test_a_full_refund_retried_is_a_duplicate(client, tokens, member, sessions) -> None:
+    shopper = await member()
+    customer, card = shopper.id, shopper.card
+    await _gift(sessions, customer, 500)
+    status, sale = await _buy(client, tokens[STORE], card, "2000", "R-7", redeem=400)
+    assert (status, sale["accrued"], sale["balance"]) == (201, 80, 180)
+    status, back = await _refund(client, tokens[STORE], receipt_id="R-7", refund_id="ret-1")
+    assert status == 200
+    assert back == {
+        "purchase_id": sale["purchase_id"],
+        "refunded": "2000.00",
+        "reversed_points": 80,
+        "returned_points": 400,
+        "shortfall_points": 0,
+        "balance": 500,
+        "duplicate": False,
+    }
+    status, again = await _refund(client, tokens[STORE], receipt_id="R-7", refund_id="ret-1")
+    assert status == 200
+    assert again == {**back, "duplicate": True}
+    status, more = await _refund(client, tokens[STORE], receipt_id="R-7", refund_id="ret-2")
+    assert status == 422
+    assert more["error"]["code"] == "refund_exceeds_purchase"
+    assert more["error"]["left_rub"] == "0.00"
+    assert (await _balance(client, tokens[STORE], card=card))[1]["points"] == 500
+
+
+async def test_a_partial_refund_reverses_in_proportion(client, tokens, member) -> None:
+    card = (await member()).card
+    await _buy(client, tokens[STORE], card, "1000", "R-9")
+    status, part = await _refund(
+        client, tokens[STORE], receipt_id="R-9", refund_id="a", amount="400.00"
+    )
+    assert status == 200
+    assert (part["refunded"], part["reversed_points"], part["balance"]) == ("400.00", 20, 30)
+    status, too_much = await _refund(
+        client, tokens[STORE], receipt_id="R-9", refund_id="b", amount=700
+    )
+    assert status == 422
+    assert too_much["error"]["code"] == "refund_exceeds_purchase"
+    assert too_much["error"]["left_rub"] == "600.00"
+    status, rest = await _refund(client, tokens[STORE], receipt_id="R-9", refund_id="c")
+    assert status == 200
+    assert (rest["refunded"], rest["reversed_points"], rest["balance"]) == ("600.00", 30, 0)
+    status, missing = await _refund(client, tokens[STORE], receipt_id="nope", refund_id="d")
+    assert (status, missing["error"]["code"]) == (404, "purchase_not_found")
+
+
+async def test_receipt_ids_are_per_store(client, tokens, member, sessions) -> None:
+    card = (await member()).card
+    status, here = await _buy(client, tokens[STORE], card, "1000", "R-1")
+    assert status == 201
+    status, there = await _buy(client, tokens[OTHER_STORE], card, "1000", "R-1")
+    assert status == 201 and not there["duplicate"]
+    assert there["purchase_id"] != here["purchase_id"] and there["balance"] == 100
+    async with sessions() as session:
+        stores = (await session.scalars(select(Purchase.store).order_by(Purchase.id))).all()
+        actors = (await session.scalars(select(Purchase.actor).order_by(Purchase.id))).all()
+    assert stores == [STORE, OTHER_STORE]
+    assert actors == [f"pos:{STORE}", f"pos:{OTHER_STORE}"]
+    await _buy(client, tokens[STORE], card, "500", "only-here")
+    status, refused = await _refund(
+        client, tokens[OTHER_STORE], receipt_id="only-here", refund_id="x"
+    )
+    assert (status, refused["error"]["code"]) == (404, "purchase_not_found")
+
+
+async def test_a_wrong_absent_or_revoked_token_is_refused(client, tokens, member, sessions) -> None:
+    card = (await member()).card
+    for token in (None, "cbp_not-a-token", tokens[STORE] + "x", "plain-secret"):
+        status, refused = await _balance(client, token, card=card)  # type: ignore[arg-type]
+        assert (status, refused["error"]["code"]) == (401, "unauthorized"), token
+    async with client.get(
+        "/api/v1/balance",
+        params={"card": card},
+        headers={"Authorization": f"Basic {tokens[STORE]}"},
+    ) as response:
+        assert response.status == 401 and "Bearer" in response.headers["WWW-Authenticate"]
+    status, _ = await _buy(client, None, card, "100", "R-1")  # type: ignore[arg-type]
+    assert status == 401
+    async with sessions() as session:
+        assert await pos_tokens.revoke_store_tokens(session, STORE) == 1
+        assert await pos_tokens.store_for_token(session, tokens[OTHER_STORE]) == OTHER_STORE
+    status, refused = await _buy(client, tokens[STORE], card, "100", "R-2")
+    assert (status, refused["error"]["code"]) == (401, "unauthorized")
+    status, _ = await _buy(client, tokens[OTHER_STORE], card, "100", "R-2")
+    assert status == 201
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Purchase)) == 1
+
+
+async def test_only_the_hash_of_a_token_is_kept(sessions) -> None:
+    async with sessions() as session:
+        token = await pos_tokens.issue_token(session, "  Тверская, 1 ")
+        rows = (await session.execute(select(PosToken.store, PosToken.token_hash))).all()
+        assert token.startswith("cbp_") and len(token) > 40
+        assert rows == [("Тверская, 1", hashlib.sha256(token.encode()).hexdigest())]
+        assert await pos_tokens.store_for_token(session, token) == "Тверская, 1"
+        assert await pos_tokens.issue_token(session, STORE) != token
+        with pytest.raises(ValueError):
+            await pos_tokens.issue_token(session, "   ")
+        assert await pos_tokens.revoke_store_tokens(session, STORE) == 2
+        assert await pos_tokens.revoke_store_tokens(session, STORE) == 0
+        assert await pos_tokens.store_for_token(session, token) is None
+
+
+async def test_an_unknown_or_unnamed_customer(client, tokens, member) -> None:
+    card = (await member()).card
+    unknown = new_card_code()
+    while unknown == card:
+        unknown = new_card_code()
+    status, missing = await _buy(client, tokens[STORE], unknown, "100", "R-1")
+    assert (status, missing["error"]["code"]) == (404, "customer_not_found")
+    status, missing = await _balance(client, tokens[STORE], phone="+79031234567")
+    assert (status, missing["error"]["code"]) == (404, "customer_not_found")
+    mistyped = card[:-1] + str((int(card[-1]) + 1) % 10)
+    status, wrong = await _balance(client, tokens[STORE], card=mistyped)
+    assert (status, wrong["error"]["code"]) == (400, "invalid_customer")
+    status, nobody = await _call(
+        client, "POST", "purchases", tokens[STORE], {"amount": "100", "receipt_id": "R-1"}
+    )
+    assert (status, nobody["error"]["code"]) == (400, "invalid_customer")
+    status, both = await _balance(client, tokens[STORE], card=card, phone="+79031234567")
+    assert (status, both["error"]["code"]) == (400, "invalid_customer")
+
+
+async def test_malformed_requests_are_refused(client, tokens, member, sessions) -> None:
+    card = (await member()).card
+    token = tokens[STORE]
+    for raw in (b"{", b"[1, 2]", b"", b"\xff", b'{"card": "1", "amount": NaN}'):
+        status, reply = await _call(client, "POST", "purchases", token, raw=raw)
+        assert (status, reply["error"]["code"]) == (400, "bad_request"), raw
+    for body in (
+        {"card": card, "amount": "100"},  # no receipt id
+        {"card": card, "amount": "100", "receipt_id": "  "},
+        {"card": card, "amount": "100", "receipt_id": "x" * 65},
+        {"card": card, "amount": "100", "receipt_id": 17},
+        {"card": card, "amount": "100", "receipt_id": "R", "redeem": "10"},
+        {"card": card, "amount": "100", "receipt_id": "R", "redeem": -1},
+        {"card": card, "amount": "100", "receipt_id": "R", "redeem": 1.5},
+        {"card": card, "amount": "100", "receipt_id": "R", "redem": 10},  # a typo is not ignored
+    ):
+        status, reply = await _call(client, "POST", "purchases", token, body)
+        assert (status, reply["error"]["code"]) == (400, "bad_request"), body
+    for amount in ("-5", "12.345", "0", "0.00", 0, -1, True, "NaN", "abc", "1e3", [], None):
+        status, reply = await _buy(client, token, card, amount, "R-bad")
+        assert (status, reply["error"]["code"]) == (400, "invalid_amount"), amount
+    status, reply = await _call(
+        client,
+        "POST",
+        "purchases",
+        token,
+        raw=b'{"card": "%s", "amount": 12.345, "receipt_id": "R"}' % card.encode(),
+    )
+    assert (status, reply["error"]["code"]) == (400, "invalid_amount")
+    status, reply = await _refund(client, token, receipt_id="R", refund_id="r", amount="-1")
+    assert (status, reply["error"]["code"]) == (400, "invalid_amount")
+    status, reply = await _refund(client, token, receipt_id="R")
+    assert (status, reply["error"]["code"]) == (400, "bad_request")
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Purchase)) == 0
+    status, sale = await _call(
+        client,
+        "POST",
+        "purchases",
+        token,
+        raw=b'{"card": "%s", "amount": 1250.5, "receipt_id": "R"}' % card.encode(),
+    )
+    assert (status, sale["amount"]) == (201, "1250.50")
+    status, sale = await _buy(client, token, card, "99,90", "R-comma")
+    assert (status, sale["amount"]) == (201, "99.90")
+
+
+async def test_errors_outside_the_endpoints_are_json_too(client, tokens) -> None:
+    status, reply = await _call(client, "GET", "nowhere", tokens[STORE])
+    assert (status, reply["error"]["code"]) == (404, "not_found")
+    status, reply = await _call(client, "GET", "purchases", tokens[STORE])
+    assert (status, reply["error"]["code"]) == (405, "method_not_allowed")
+    status, reply = await _call(client, "POST", "purchases", tokens[STORE], raw=b" " * 70_000)
+    assert (status, reply["error"]["code"]) == (413, "payload_too_large")
+
+
+async def test_one_log_line_per_request_without_personal_data(
+    client, tokens, member, caplog, monkeypatch
+) -> None:
+    digits = (await member()).phone.removeprefix("+7")
+    caplog.set_level(logging.INFO, logger="clientbase.pos")
+    status, _ = await _balance(client, tokens[STORE], phone=f"+7{digits}")
+    assert status == 200
+    [line] = [record for record in caplog.records if record.name == "clientbase.pos"]
+    assert (line.method, line.path, line.status, line.store) == (  # type: ignore[attr-defined]
+        "GET",
+        "/api/v1/balance",
+        200,
+        STORE,
+    )
+    assert isinstance(line.ms, float)  # type: ignore[attr-defined]
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError(f"cannot read the balance of +7{digits}")
+
+    monkeypatch.setattr(ledger, "balance", broken)
+    caplog.clear()
+    status, reply = await _balance(client, tokens[STORE], phone=f"+7{digits}")
+    assert (status, reply["error"]["code"]) == (500, "internal")
+    logged = caplog.text + " ".join(str(vars(record)) for record in caplog.records)
+    assert "RuntimeError" in logged and "pos api failure" in logged
+    assert digits not in logged
+    assert [r.status for r in caplog.records if r.msg == "pos request"] == [500]  # type: ignore[attr-defined]
+
+
+async def test_the_served_api_writes_no_query_string_to_any_log(
+    sessions, tokens, member, caplog
+) -> None:
+    """`start_pos_api` as the bot runs it: a real port, aiohttp's own access log switched off."""
+    shopper = await member()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = _settings().model_copy(update={"pos_api_port": port})
+    caplog.set_level(logging.INFO)  # DEBUG is for development: aiosqlite logs SQL parameters
+    runner = await start_pos_api(sessions, settings)
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"http://127.0.0.1:{port}/api/v1/balance",
+                params={"phone": shopper.phone},
+                headers={"Authorization": f"Bearer {tokens[STORE]}"},
+            ) as response,
+        ):
+            assert response.status == 200
+            assert (await response.json())["customer"]["card"] == shopper.card
+    finally:
+        await runner.cleanup()
+    digits = shopper.phone.removeprefix("+7")
+    assert "pos request" in caplog.text
+    assert digits not in caplog.text + " ".join(str(vars(record)) for record in caplog.records)
+
+
+async def test_a_purchase_retry_racing_the_first_attempt_is_one_purchase(
+    client, tokens, member, sessions
+) -> None:
+    """A till that times out and resends while the first request is still running."""
+    card = (await member()).card
+    sales = await asyncio.gather(
+        *(_buy(client, tokens[STORE], card, "1000", "R-race") for _ in range(4))
+    )
+    assert sorted(status for status, _ in sales) == [200, 200, 200, 201]
+    assert len({sale["purchase_id"] for _, sale in sales}) == 1
+    async with sessions() as session:
+        accruals = await session.scalar(select(func.count()).where(LedgerEntry.kind == "accrual"))
+    assert accruals == 1
+
+
+async def test_a_refund_retry_racing_the_first_attempt_is_one_refund(
+    client, tokens, member, sessions
+) -> None:
+    card = (await member()).card
+    token = tokens[STORE]
+    assert (await _buy(client, token, card, "1000", "R-race"))[0] == 201
+    backs = await asyncio.gather(
+        *(
+            _refund(client, token, receipt_id="R-race", refund_id="ret", amount="300")
+            for _ in range(4)
+        )
+    )
+    assert [status for status, _ in backs] == [200] * 4
+    assert sorted(back["duplicate"] for _, back in backs) == [False, True, True, True]
+    assert {back["reversed_points"] for _, back in backs} == {15}
+    async with sessions() as session:
+        refunded = (await session.scalars(select(Purchase.refunded_amount))).all()
+    assert refunded == [300_00]
+    status, view = await _balance(client, token, card=card)
+    assert (status, view["points"]) == (200, 50 - 15)
