@@ -160,33 +160,17 @@ def _render_poster(link: str, text: PosterText, size: PosterSize) -> Image.Image
         max_lines=3,
         max_height=round(22 * unit),
     )
-    hint = (
-        _fit_text(
-            text.link_hint,
-            "regular",
-            content,
-            max_size=round(2.4 * unit),
-            min_size=round(1.8 * unit),
-            max_lines=2,
-            fill=_MUTED,
-        )
-        if text.link_hint
-        else None
-    )
+
+    def small(line: str) -> _Block | None:
+        """The muted two-line texts: the hint above the link and the subtitle at the foot."""
+        if not line:
+            return None
+        size = {"max_size": round(2.4 * unit), "min_size": round(1.8 * unit)}
+        return _fit_text(line, "regular", content, max_lines=2, fill=_MUTED, **size)
+
+    hint = small(text.link_hint)
     link_block = _fit_link(link, content, max_size=round(2.6 * unit))
-    subtitle = (
-        _fit_text(
-            text.subtitle,
-            "regular",
-            content,
-            max_size=round(2.4 * unit),
-            min_size=round(1.8 * unit),
-            max_lines=2,
-            fill=_MUTED,
-        )
-        if text.subtitle
-        else None
-    )
+    subtitle = small(text.subtitle)
 
     image = Image.new("RGB", (width, height), _PAPER)
     draw = ImageDraw.Draw(image)
