@@ -71,12 +71,3 @@ def expired(lots: Iterable[Lot], now: datetime) -> list[tuple[int, int]]:
         for lot in _oldest_first(lots)
         if lot.remaining > 0 and lot.expires_at is not None and lot.expires_at <= now
     ]
-
-
-def expiring(lots: Iterable[Lot], now: datetime, until: datetime) -> int:
-    """Points that are live now and expire before `until` (the "expiring soon" line)."""
-    return sum(
-        lot.remaining
-        for lot in lots
-        if lot.live(now) and lot.expires_at is not None and lot.expires_at <= until
-    )

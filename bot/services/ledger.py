@@ -25,6 +25,7 @@ from db.repositories import events
 from db.repositories import ledger as repo
 
 EXPIRING_WINDOW = timedelta(days=30)
+DEBIT_BATCH = 50  # lots read for a debit before falling back to all of them
 CREDIT_KINDS = frozenset({"accrual", "bonus", "adjustment"})
 
 __all__ = [
@@ -159,7 +160,9 @@ async def _debit(
     purchase_id: int | None = None,
     first_lot: int | None = None,
 ) -> LedgerEntry:
-    lots = await repo.open_lots(session, customer_id)
+    lots = await repo.live_lots(session, customer_id, now, first=first_lot, limit=DEBIT_BATCH)
+    if sum(lot.remaining or 0 for lot in lots) < points:
+        lots = await repo.live_lots(session, customer_id, now, first=first_lot)
     allocations = rules.take(_lots(lots), points, now, first=first_lot)
     entry = LedgerEntry(
         customer_id=customer_id,
@@ -181,7 +184,7 @@ async def _debit(
 
 async def _expire(session: AsyncSession, customer_id: int, now: datetime) -> int:
     """Write off lots whose time is up; the state (not a key) makes a second run a no-op."""
-    lots = await repo.open_lots(session, customer_id)
+    lots = await repo.lapsed_lots(session, customer_id, now)
     by_id = {lot.id: lot for lot in lots}
     total = 0
     for lot_id, points in rules.expired(_lots(lots), now):
@@ -213,15 +216,15 @@ async def balance(
 ) -> BalanceView:
     """What the customer may spend now; lapsed lots count for nothing even before write-off."""
     now = now or utcnow()
-    lots = _lots(await repo.open_lots(session, customer_id))
+    points, lapsing = await repo.lot_totals(session, customer_id, now, now + EXPIRING_WINDOW)
     spend = await repo.spend(session, customer_id)
     following = program.next_tier(spend)
     return BalanceView(
-        points=rules.spendable(lots, now),
+        points=points,
         tier=program.tier_for(spend),
         next_tier=following,
         to_next_tier=following.threshold - spend if following else 0,
-        expiring_soon=rules.expiring(lots, now, now + EXPIRING_WINDOW),
+        expiring_soon=lapsing,
         spend=spend,
     )
 
@@ -510,7 +513,7 @@ async def refund(
     reversed_points = 0
     if to_reverse:
         accrual = await repo.entry_by_key(session, f"accrual:{purchase.id}")
-        available = rules.spendable(_lots(await repo.open_lots(session, purchase.customer_id)), now)
+        available, _ = await repo.lot_totals(session, purchase.customer_id, now, now)
         reversed_points = min(to_reverse, available)
         if reversed_points:
             await _debit(

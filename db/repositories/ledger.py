@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,15 +36,58 @@ async def balance(session: AsyncSession, customer_id: int) -> int:
     return int(total or 0)
 
 
-async def open_lots(session: AsyncSession, customer_id: int) -> list[LedgerEntry]:
-    return list(
-        await session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.customer_id == customer_id, LedgerEntry.remaining > 0)
-            .order_by(LedgerEntry.created_at, LedgerEntry.id)
-            .execution_options(populate_existing=True)
-        )
+def _lots_of(customer_id: int) -> Select[tuple[LedgerEntry]]:
+    return (
+        select(LedgerEntry)
+        .where(LedgerEntry.customer_id == customer_id, LedgerEntry.remaining > 0)
+        .execution_options(populate_existing=True)
     )
+
+
+def _live(now: datetime) -> ColumnElement[bool]:
+    return or_(LedgerEntry.expires_at.is_(None), LedgerEntry.expires_at > now)
+
+
+async def lapsed_lots(session: AsyncSession, customer_id: int, now: datetime) -> list[LedgerEntry]:
+    """Lots whose time is up and that still hold points: the only ones expiry has to touch."""
+    query = _lots_of(customer_id).where(LedgerEntry.expires_at <= now)
+    return list(await session.scalars(query.order_by(LedgerEntry.created_at, LedgerEntry.id)))
+
+
+async def live_lots(
+    session: AsyncSession,
+    customer_id: int,
+    now: datetime,
+    *,
+    first: int | None = None,
+    limit: int | None = None,
+) -> list[LedgerEntry]:
+    """Spendable lots, `first` (if given) then oldest first; `limit` for the common short debit.
+
+    A member who buys often and rarely spends holds a lot per purchase: reading all of them on
+    every sale would make each sale slower than the last.
+    """
+    order = [LedgerEntry.created_at, LedgerEntry.id]
+    if first is not None:
+        order.insert(0, case((LedgerEntry.id == first, 0), else_=1))
+    query = _lots_of(customer_id).where(_live(now)).order_by(*order)
+    return list(await session.scalars(query.limit(limit) if limit else query))
+
+
+async def lot_totals(
+    session: AsyncSession, customer_id: int, now: datetime, until: datetime
+) -> tuple[int, int]:
+    """(spendable now, of which lapsing by `until`), summed in the database."""
+    lapsing = case((LedgerEntry.expires_at <= until, LedgerEntry.remaining), else_=0)
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(LedgerEntry.remaining), 0),
+                func.coalesce(func.sum(lapsing), 0),
+            ).where(LedgerEntry.customer_id == customer_id, LedgerEntry.remaining > 0, _live(now))
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 async def add_once(session: AsyncSession, entry: LedgerEntry) -> bool:

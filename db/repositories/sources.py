@@ -57,7 +57,5 @@ async def active_customers_by_source(session: AsyncSession) -> dict[int | None, 
 
 
 async def purchases_by_channel(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(
-        select(Purchase.channel, func.count()).group_by(Purchase.channel)
-    )
+    rows = await session.execute(select(Purchase.channel, func.count()).group_by(Purchase.channel))
     return {channel: count for channel, count in rows}
