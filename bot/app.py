@@ -15,6 +15,8 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.methods.base import Response
+from aiogram.types import Message, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -22,13 +24,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.pos_api import start_pos_api
 from bot.settings import Settings
 from bot.telegram.fsm_storage import SqlAlchemyStorage
-from bot.telegram.middlewares import DbSessionMiddleware, LanguageMiddleware, UpdateLogMiddleware
+from bot.telegram.middlewares import (
+    ConcurrencyLimitMiddleware,
+    DbSessionMiddleware,
+    LanguageMiddleware,
+    UpdateLogMiddleware,
+)
 from bot.telegram.notify import TelegramNotifier
 from db import migrate
-from db.engine import create_engine, create_session_factory
+from db.engine import POOL_OVERFLOW, POOL_SIZE, create_engine, create_session_factory
 from handlers import build_router
 
 log = logging.getLogger(__name__)
+# aiogram builds `Response[T]` per API call; pydantic caches those classes only weakly, so they
+# are rebuilt (milliseconds each) after a garbage collection. Holding the common ones avoids it.
+_RESPONSE_TYPES = (Response[Message], Response[bool], Response[list[Update]])
+# Each update may hold two pooled connections (its session and the form storage's).
+UPDATES_AT_ONCE = (POOL_SIZE + POOL_OVERFLOW) // 2 - 1
 
 
 @dataclass
@@ -72,6 +84,7 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     storage, isolation = _storage(settings, sessions, fsm_prefix)
     dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings)
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
+    dispatcher.update.outer_middleware(ConcurrencyLimitMiddleware(UPDATES_AT_ONCE))
     dispatcher.update.outer_middleware(LanguageMiddleware(settings.default_language))
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
     dispatcher.include_router(build_router())

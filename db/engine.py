@@ -19,7 +19,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+POOL_SIZE = 10
+POOL_OVERFLOW = 10
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The pool is sized explicitly: `bot.app` lets at most half of it work on updates at once."""
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

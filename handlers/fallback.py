@@ -21,7 +21,7 @@ async def on_anything_else(
     message: Message, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
     assert message.from_user is not None
-    if await active_profile(session, settings.program, message.from_user.id) is None:
+    if await active_profile(session, message.from_user.id) is None:
         await message.answer(texts.not_signed_up)
     else:
         await message.answer(texts.help_short, reply_markup=keyboards.main_menu(texts))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from aiogram import Bot, F, Router, html
-from aiogram.filters import Command
+from aiogram import Bot, Router, html
+from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     BufferedInputFile,
@@ -31,16 +31,24 @@ class HistoryCb(CallbackData, prefix="hist"):
     page: int
 
 
-def _button(name: str) -> F:
-    """A menu button in any language: a customer may switch Telegram's language any day."""
-    return F.text.in_({getattr(texts, name) for texts in LANGUAGES.values()})
+class _Button(Filter):
+    """A menu button in any language: a customer may switch Telegram's language any day.
+
+    An async filter on purpose: aiogram runs synchronous filters in a worker thread.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.labels = frozenset(getattr(texts, name) for texts in LANGUAGES.values())
+
+    async def __call__(self, message: Message) -> bool:
+        return message.text in self.labels
 
 
 async def _member(
     message: Message, session: AsyncSession, texts: Texts, settings: Settings
 ) -> Profile | None:
     assert message.from_user is not None
-    profile = await active_profile(session, settings.program, message.from_user.id)
+    profile = await active_profile(session, message.from_user.id)
     if profile is None:
         await message.answer(texts.not_signed_up)
     return profile
@@ -112,7 +120,7 @@ async def on_history_page(
     texts: Texts,
     settings: Settings,
 ) -> None:
-    profile = await active_profile(session, settings.program, query.from_user.id)
+    profile = await active_profile(session, query.from_user.id)
     await query.answer()
     if profile is None or query.message is None:
         return
@@ -169,16 +177,16 @@ async def cmd_help(message: Message, texts: Texts, settings: Settings) -> None:
 def build_router() -> Router:
     router = Router(name="menu")
     router.message.register(cmd_balance, Command("balance"))
-    router.message.register(cmd_balance, _button("menu_balance"))
+    router.message.register(cmd_balance, _Button("menu_balance"))
     router.message.register(cmd_card, Command("card"))
-    router.message.register(cmd_card, _button("menu_card"))
+    router.message.register(cmd_card, _Button("menu_card"))
     router.message.register(cmd_history, Command("history"))
-    router.message.register(cmd_history, _button("menu_history"))
+    router.message.register(cmd_history, _Button("menu_history"))
     router.message.register(cmd_invite, Command("invite"))
-    router.message.register(cmd_invite, _button("menu_invite"))
+    router.message.register(cmd_invite, _Button("menu_invite"))
     router.message.register(cmd_profile, Command("profile"))
-    router.message.register(cmd_profile, _button("menu_profile"))
+    router.message.register(cmd_profile, _Button("menu_profile"))
     router.message.register(cmd_help, Command("help"))
-    router.message.register(cmd_help, _button("menu_help"))
+    router.message.register(cmd_help, _Button("menu_help"))
     router.callback_query.register(on_history_page, HistoryCb.filter())
     return router

@@ -38,7 +38,7 @@ async def claim_receipt(
     settings: Settings,
 ) -> None:
     """A member scanned a purchase QR: credit it (the notice says how much) or say why not."""
-    profile = await active_profile(session, settings.program, chat_id)
+    profile = await active_profile(session, chat_id)
     if profile is None:
         return
     try:

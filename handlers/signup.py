@@ -264,16 +264,16 @@ async def on_unexpected_at_buttons(message: Message, form: FormChat) -> None:
 def build_router() -> Router:
     router = Router(name="signup")
     router.callback_query.register(
-        on_consent_given, Signup.consent, ConsentCb.filter(F.action == "agree")
+        on_consent_given, StateFilter(Signup.consent), ConsentCb.filter(F.action == "agree")
     )
     router.callback_query.register(
-        on_consent_declined, Signup.consent, ConsentCb.filter(F.action == "decline")
+        on_consent_declined, StateFilter(Signup.consent), ConsentCb.filter(F.action == "decline")
     )
     router.callback_query.register(
         on_consent_reconsidered, StateFilter(None), ConsentCb.filter(F.action == "again")
     )
     router.message.register(on_form_message, StateFilter(*STATE_STEPS))
     router.callback_query.register(on_form_button, StateFilter(*STATE_STEPS), FormCb.filter())
-    router.callback_query.register(on_advertising_answer, Signup.ads, AdsCb.filter())
+    router.callback_query.register(on_advertising_answer, StateFilter(Signup.ads), AdsCb.filter())
     router.message.register(on_unexpected_at_buttons, StateFilter(Signup.consent, Signup.ads))
     return router

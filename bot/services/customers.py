@@ -7,8 +7,6 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.program import Program
-from bot.services import ledger
 from bot.services.signup import EntryStatus
 from db.repositories import customers as customer_repo
 
@@ -22,15 +20,12 @@ class Profile:
     gender: str | None
     city: str | None
     ads_opt_in: bool
-    balance: int
     card_code: str
     interests: list[str] = field(default_factory=list)
 
 
-async def active_profile(
-    session: AsyncSession, program: Program, telegram_id: int
-) -> Profile | None:
-    """The customer's profile and balance, or None until signup is complete."""
+async def active_profile(session: AsyncSession, telegram_id: int) -> Profile | None:
+    """The customer's profile, or None until signup is complete."""
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None or customer.status != EntryStatus.ACTIVE:
         return None
@@ -42,7 +37,6 @@ async def active_profile(
         gender=customer.gender,
         city=customer.city,
         ads_opt_in=customer.ads_opt_in,
-        balance=(await ledger.balance(session, program, customer.id)).points,
         card_code=customer.card_code or "",
         interests=list(customer.interests or []),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     InlineKeyboardButton,
@@ -122,7 +124,9 @@ def advertising(texts: Texts) -> InlineKeyboardMarkup:
     )
 
 
+@cache
 def main_menu(texts: Texts) -> ReplyKeyboardMarkup:
+    """Built once per language: it goes with many replies."""
     return ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=texts.menu_balance), KeyboardButton(text=texts.menu_card)],

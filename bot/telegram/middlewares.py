@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,22 @@ class UpdateLogMiddleware(BaseMiddleware):
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                 },
             )
+
+
+class ConcurrencyLimitMiddleware(BaseMiddleware):
+    """At most `limit` updates at work at once, in polling and webhook mode alike.
+
+    An update may hold a pooled connection (its session) while asking for a second one (the
+    form storage); with no limit, a burst of updates could take every connection and then wait
+    for each other forever. Keep `limit` at most half the connection pool.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._slots = asyncio.Semaphore(limit)
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self._slots:
+            return await handler(event, data)
 
 
 class DbSessionMiddleware(BaseMiddleware):
