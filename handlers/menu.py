@@ -57,9 +57,12 @@ async def _member(
 async def cmd_balance(
     message: Message, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
-    if profile := await _member(message, session, texts, settings):
-        view = await ledger.balance(session, settings.program, profile.customer_id)
-        await message.answer(balance_text(texts, view), reply_markup=keyboards.main_menu(texts))
+    assert message.from_user is not None
+    view = await ledger.member_balance(session, settings.program, message.from_user.id)
+    if view is None:
+        await message.answer(texts.not_signed_up)
+        return
+    await message.answer(balance_text(texts, view), reply_markup=keyboards.main_menu(texts))
 
 
 async def cmd_card(

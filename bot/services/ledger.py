@@ -217,7 +217,22 @@ async def balance(
     """What the customer may spend now; lapsed lots count for nothing even before write-off."""
     now = now or utcnow()
     points, lapsing = await repo.lot_totals(session, customer_id, now, now + EXPIRING_WINDOW)
-    spend = await repo.spend(session, customer_id)
+    return _view(program, points, lapsing, await repo.spend(session, customer_id))
+
+
+async def member_balance(
+    session: AsyncSession, program: Program, telegram_id: int, now: datetime | None = None
+) -> BalanceView | None:
+    """The balance of a member by their Telegram id; None for anyone not signed up."""
+    now = now or utcnow()
+    totals = await repo.member_totals(session, telegram_id, now, now + EXPIRING_WINDOW)
+    if totals is None:
+        return None
+    _, points, lapsing, spend = totals
+    return _view(program, points, lapsing, spend)
+
+
+def _view(program: Program, points: int, lapsing: int, spend: int) -> BalanceView:
     following = program.next_tier(spend)
     return BalanceView(
         points=points,
