@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("pos-token", help="issue an API token for a store's till")
     token.add_argument("--store", required=True, help="the store the till belongs to")
+    token.add_argument(
+        "--revoke", action="store_true", help="revoke every token of the store instead"
+    )
 
     stats = commands.add_parser("stats", help="reports")
     stats.add_argument("report", choices=["sources"], help="sources: the signup funnel")
@@ -80,7 +83,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 )
             )
         if command == "pos-token":
-            asyncio.run(shell.issue_pos_token(settings, args.store))
+            asyncio.run(shell.pos_token(settings, args.store, revoke=args.revoke))
         elif command == "qr":
             employees = args.employee
             asyncio.run(

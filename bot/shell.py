@@ -143,8 +143,13 @@ async def make_receipt_qr(
     return 0
 
 
-async def issue_pos_token(settings: Settings, store: str) -> None:
+async def pos_token(settings: Settings, store: str, *, revoke: bool) -> None:
+    """A new till token for the store (printed once), or every token of the store revoked."""
     async with _Database(settings) as db, db.sessions() as session:
+        if revoke:
+            count = await pos_tokens.revoke_store_tokens(session, store)
+            print(f"revoked {count} token(s) of {store!r}")
+            return
         token = await pos_tokens.issue_token(session, store)
     print(token)
     print("  keep it secret: it records purchases for this store. Shown once.")

@@ -60,3 +60,11 @@ def test_qr_writes_scannable_files_offline_and_stats_list_the_sources(tmp_path: 
     stats = _clientbase(tmp_path, "stats", "sources")
     assert stats.returncode == 0, stats.stderr
     assert "Открыли" in stats.stdout and "✗ Тверская, 1 / Касса / Олег" in stats.stdout
+
+
+def test_pos_tokens_are_issued_and_revoked_from_the_shell(tmp_path: Path) -> None:
+    issued = _clientbase(tmp_path, "pos-token", "--store", "Тверская, 1")
+    assert issued.returncode == 0, issued.stderr
+    assert issued.stdout.startswith("cbp_")
+    revoked = _clientbase(tmp_path, "pos-token", "--store", "Тверская, 1", "--revoke")
+    assert revoked.returncode == 0 and "revoked 1 token(s)" in revoked.stdout
