@@ -120,10 +120,10 @@ async def running(backend: Backend, settings_overrides: dict) -> AsyncIterator[R
         finally:
             await bot.stop()
             if backend.redis_url:
-                await _drop_redis_keys(backend.redis_url, prefix)
+                await drop_redis_keys(backend.redis_url, prefix)
 
 
-async def _drop_redis_keys(url: str, prefix: str) -> None:
+async def drop_redis_keys(url: str, prefix: str) -> None:
     from redis.asyncio import Redis
 
     redis = Redis.from_url(url)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import uuid
 
 from bot.app import create_app, run_webhook
 from bot.sandbox.fake_telegram import FakeTelegram, FakeUser
 from tests.conftest import Backend
-from tests.e2e.conftest import make_settings
+from tests.e2e.conftest import drop_redis_keys, make_settings
 
 
 def _free_port() -> int:
@@ -29,7 +30,8 @@ async def test_signup_starts_over_a_webhook(backend: Backend) -> None:
             webhook_host="127.0.0.1",
             webhook_port=port,
         )
-        app = await create_app(settings, fsm_prefix="webhook-test")
+        prefix = f"webhook-{uuid.uuid4().hex[:8]}"  # Redis outlives the test run
+        app = await create_app(settings, fsm_prefix=prefix)
         server = asyncio.create_task(run_webhook(app))
         try:
             for _ in range(100):  # until the bot has told Telegram where to post
@@ -48,3 +50,5 @@ async def test_signup_starts_over_a_webhook(backend: Backend) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await server
             await app.close()
+            if backend.redis_url:
+                await drop_redis_keys(backend.redis_url, prefix)
