@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         "--revoke", action="store_true", help="revoke every token of the store instead"
     )
 
+    adjust = commands.add_parser("adjust", help="correct a member's points by hand, with a reason")
+    adjust.add_argument("--customer", required=True, help="card number or phone")
+    adjust.add_argument("--points", type=int, required=True, help="e.g. 50 or -20")
+    adjust.add_argument("--reason", required=True, help="kept in the ledger with who did it")
+    adjust.add_argument("--by", default="owner", help="who makes it (default: owner)")
+
     stats = commands.add_parser("stats", help="reports")
     stats.add_argument("report", choices=["sources"], help="sources: the signup funnel")
     return parser
@@ -73,9 +79,13 @@ async def _migrate(settings: Settings) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
-    if command in ("qr", "sources", "stats", "receipt", "pos-token"):
+    if command in ("qr", "sources", "stats", "receipt", "pos-token", "adjust"):
         from bot import shell
 
+        if command == "adjust":
+            return asyncio.run(
+                shell.adjust_points(settings, args.customer, args.points, args.reason, args.by)
+            )
         if command == "receipt":
             return asyncio.run(
                 shell.make_receipt_qr(

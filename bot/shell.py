@@ -10,7 +10,7 @@ from aiohttp import ClientError
 from bot import qr
 from bot.domain.money import parse_amount
 from bot.reports import funnel_text
-from bot.services import pos_tokens, receipts, sources
+from bot.services import ledger, members, pos_tokens, receipts, sources
 from bot.services.funnel import funnel_report
 from bot.services.printables import PrintFile, printables
 from bot.services.sources import deep_link
@@ -153,3 +153,31 @@ async def pos_token(settings: Settings, store: str, *, revoke: bool) -> None:
         token = await pos_tokens.issue_token(session, store)
     print(token)
     print("  keep it secret: it records purchases for this store. Shown once.")
+
+
+async def adjust_points(
+    settings: Settings, customer: str, points: int, reason: str, by: str
+) -> int:
+    """A manual correction, e.g. a purchase the till missed; the ledger keeps reason and author."""
+    async with _Database(settings) as db, db.sessions() as session:
+        member = await members.find(session, customer)
+        if member is None:
+            print(f"no member with card or phone {customer!r}")
+            return 1
+        try:
+            balance = await ledger.adjust(
+                session,
+                settings.program,
+                member.customer_id,
+                points,
+                reason=reason,
+                actor=f"shell:{by}"[:64],
+            )
+        except ValueError as error:
+            print(error)
+            return 2
+        except ledger.NotEnoughPointsError as error:
+            print(f"the member has only {error.available} points")
+            return 1
+    print(f"{member.first_name} {member.masked_phone}: {points:+d}, balance {balance}")
+    return 0

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import select
+
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from db.models import Customer, LedgerEntry
 from tests.qr_reading import decode_pdf, decode_png, render_pdf
 
 
@@ -68,3 +74,44 @@ def test_pos_tokens_are_issued_and_revoked_from_the_shell(tmp_path: Path) -> Non
     assert issued.stdout.startswith("cbp_")
     revoked = _clientbase(tmp_path, "pos-token", "--store", "Тверская, 1", "--revoke")
     assert revoked.returncode == 0 and "revoked 1 token(s)" in revoked.stdout
+
+
+def test_an_owner_corrects_points_by_hand(tmp_path: Path) -> None:
+    async def seed() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}")
+        await upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            session.add(Customer(telegram_id=1, status="active", name="Анна", phone="+79161234567"))
+            await session.commit()
+        await engine.dispose()
+
+    async def entries() -> list[tuple[int, str, str]]:
+        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}")
+        async with create_session_factory(engine)() as session:
+            rows = await session.execute(
+                select(LedgerEntry.points, LedgerEntry.reason, LedgerEntry.actor)
+            )
+            found = [tuple(row) for row in rows]
+        await engine.dispose()
+        return found
+
+    asyncio.run(seed())
+    added = _clientbase(
+        tmp_path,
+        "adjust",
+        "--customer",
+        "8 916 123-45-67",
+        "--points",
+        "70",
+        "--reason",
+        "чек не пробился",
+        "--by",
+        "Ольга",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "Анна +7 *** ***-45-67: +70, balance 70" in added.stdout
+    too_much = _clientbase(
+        tmp_path, "adjust", "--customer", "+79161234567", "--points", "-100", "--reason", "x"
+    )
+    assert too_much.returncode == 1 and "only 70 points" in too_much.stdout
+    assert asyncio.run(entries()) == [(70, "чек не пробился", "shell:Ольга")]
