@@ -122,6 +122,12 @@ class Texts:
     receipt_forged: str
     receipt_voided: str
     receipt_after_signup: str
+    forget_button: str
+    forget_confirm: str
+    forget_yes: str
+    forget_no: str
+    forgotten: str
+    forget_kept: str
     # Owners: QR codes and sources.
     owner_only: str
     qr_ask_store: str

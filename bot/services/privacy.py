@@ -1,0 +1,26 @@
+"""Withdrawing consent (152-FZ): the person's data goes, all of it, at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Customer
+from db.repositories import customers as customer_repo
+from db.repositories import events
+
+
+async def forget(session: AsyncSession, telegram_id: int) -> bool:
+    """Delete the customer with their answers, consents, points and purchases; False if none.
+
+    The database cascades the deletion; what stays is anonymous (funnel counts, a referral's
+    friend keeps their own points). The shop's totals lose this customer's purchases.
+    """
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    if customer is None:
+        return False
+    source_id = customer.source_id
+    await session.execute(delete(Customer).where(Customer.id == customer.id))
+    await events.add_funnel_event(session, "consent_withdrawn", source_id)
+    await session.commit()
+    return True

@@ -1,0 +1,36 @@
+"""Withdrawing consent from the profile deletes the person's data, as the consent text promises."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from db.models import Consent, Customer, FunnelEvent, LedgerEntry
+from tests.e2e.conftest import RunningBot
+from tests.e2e.test_signup import sign_up
+
+
+async def test_withdrawal_deletes_everything_and_the_way_back_is_open(running: RunningBot) -> None:
+    bot, anna = running, running.new_user()
+    await sign_up(bot, anna)
+    profile = await bot.say(anna, "/profile")
+    assert "Телефон: +7 *** ***-" in profile.text
+    ask = await bot.press(anna, profile, "🗑 Отозвать согласие и удалить данные")
+    assert "100 баллов" in ask.text and "нельзя отменить" in ask.text
+    kept = await bot.press(anna, ask, "Нет, оставить")
+    assert kept.text == "Хорошо, всё осталось как было."
+
+    ask = await bot.press(anna, profile, "🗑 Отозвать согласие и удалить данные")
+    bot.fake.press(anna, ask, "Да, удалить")
+    bot.fake.press(anna, ask, "Да, удалить")  # a double tap deletes once and says so once
+    done = await bot.reply(anna)
+    assert done.text.startswith("Согласие отозвано, ваши данные удалены")
+    await bot.quiet()
+    assert [m.text for m in bot.fake.messages_to(anna.id)].count(done.text) == 1
+    async with bot.sessions() as session:
+        for table in (Customer, Consent, LedgerEntry):
+            assert await session.scalar(select(func.count()).select_from(table)) == 0
+        kinds = set(await session.scalars(select(FunnelEvent.kind)))
+    assert "consent_withdrawn" in kinds
+
+    again = await bot.start_bot(anna)
+    assert "152-ФЗ" in again.text
