@@ -26,16 +26,24 @@ from db.repositories import ledger as repo
 
 EXPIRING_WINDOW = timedelta(days=30)
 DEBIT_BATCH = 50  # lots read for a debit before falling back to all of them
-CREDIT_KINDS = frozenset({"accrual", "bonus", "adjustment"})
 
 __all__ = [
     "BalanceView",
     "LedgerError",
     "NotEnoughPointsError",
+    "PurchaseNotFoundError",
     "PurchaseResult",
+    "ReceiptClaimedError",
+    "RedeemCapError",
     "RefundResult",
+    "RefundTooLargeError",
+    "adjust",
     "balance",
+    "expire_all_due",
     "grant_bonus",
+    "member_balance",
+    "points_of",
+    "receipt_key",
     "record_purchase",
     "refund",
 ]
@@ -217,7 +225,14 @@ async def balance(
     """What the customer may spend now; lapsed lots count for nothing even before write-off."""
     now = now or utcnow()
     points, lapsing = await repo.lot_totals(session, customer_id, now, now + EXPIRING_WINDOW)
-    return _view(program, points, lapsing, await repo.spend(session, customer_id))
+    spend, _ = await repo.purchase_totals(session, customer_id)
+    return _view(program, points, lapsing, spend)
+
+
+async def points_of(session: AsyncSession, customer_id: int, now: datetime | None = None) -> int:
+    """Spendable points: what the open lots hold, never the whole history summed again."""
+    now = now or utcnow()
+    return (await repo.lot_totals(session, customer_id, now, now))[0]
 
 
 async def member_balance(
@@ -324,7 +339,7 @@ async def adjust(
             actor=actor,
         )
     await session.commit()
-    return await repo.balance(session, customer_id)
+    return await points_of(session, customer_id, now)
 
 
 def receipt_key(store: str, receipt_id: str | None) -> str | None:
@@ -332,11 +347,11 @@ def receipt_key(store: str, receipt_id: str | None) -> str | None:
 
 
 async def _duplicate(
-    session: AsyncSession, program: Program, purchase: Purchase, customer_id: int
+    session: AsyncSession, program: Program, purchase: Purchase, customer_id: int, now: datetime
 ) -> PurchaseResult:
     if purchase.customer_id != customer_id:
         raise ReceiptClaimedError("this receipt was already credited to another customer")
-    spend = await repo.spend(session, customer_id)
+    spend, _ = await repo.purchase_totals(session, customer_id)
     tier = program.tier_for(spend).name
     return PurchaseResult(
         purchase.id,
@@ -344,7 +359,7 @@ async def _duplicate(
         purchase.amount,
         purchase.redeemed,
         purchase.accrued,
-        await repo.balance(session, customer_id),
+        await points_of(session, customer_id, now),
         tier,
         tier,
         duplicate=True,
@@ -373,7 +388,7 @@ async def record_purchase(
     now = now or utcnow()
     key = receipt_key(store, receipt_id)
     if key and (known := await repo.purchase_by_receipt(session, key)):
-        return await _duplicate(session, program, known, customer_id)
+        return await _duplicate(session, program, known, customer_id, now)
     if redeem > (cap := program.redeem_cap(amount)):
         raise RedeemCapError(cap)
     await _locked(session, customer_id, now)
@@ -381,9 +396,9 @@ async def record_purchase(
         await session.rollback()  # another till recorded it while we waited for the lock
         known = await repo.purchase_by_receipt(session, key)  # the rollback expired it
         assert known is not None
-        return await _duplicate(session, program, known, customer_id)
-    spend_before = await repo.spend(session, customer_id)
-    first = await repo.purchase_count(session, customer_id) == 0
+        return await _duplicate(session, program, known, customer_id, now)
+    spend_before, purchases_before = await repo.purchase_totals(session, customer_id)
+    first = purchases_before == 0
     purchase = Purchase(
         customer_id=customer_id,
         store=store.strip(),
@@ -403,7 +418,7 @@ async def record_purchase(
         await session.rollback()
         known = await repo.purchase_by_receipt(session, key or "")
         assert known is not None
-        return await _duplicate(session, program, known, customer_id)
+        return await _duplicate(session, program, known, customer_id, now)
     if redeem:
         await _debit(
             session,
@@ -436,7 +451,7 @@ async def record_purchase(
         amount,
         redeem,
         purchase.accrued,
-        await repo.balance(session, customer_id),
+        await points_of(session, customer_id, now),
         program.tier_for(spend_before).name,
         program.tier_for(spend_before + amount).name,
         referrer_rewarded=referrer,
@@ -501,7 +516,7 @@ async def refund(
             done.reversed_points,
             done.returned_points,
             0,
-            await repo.balance(session, purchase.customer_id),
+            await points_of(session, purchase.customer_id, now),
             duplicate=True,
         )
     found = purchase.id
@@ -528,7 +543,7 @@ async def refund(
     reversed_points = 0
     if to_reverse:
         accrual = await repo.entry_by_key(session, f"accrual:{purchase.id}")
-        available, _ = await repo.lot_totals(session, purchase.customer_id, now, now)
+        available = await points_of(session, purchase.customer_id, now)
         reversed_points = min(to_reverse, available)
         if reversed_points:
             await _debit(
@@ -565,7 +580,7 @@ async def refund(
         reversed_points,
         returned,
         to_reverse - reversed_points,
-        await repo.balance(session, purchase.customer_id),
+        await points_of(session, purchase.customer_id, now),
     )
 
 

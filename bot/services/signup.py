@@ -22,7 +22,6 @@ from db.base import utcnow
 from db.models import Customer
 from db.repositories import consents, events
 from db.repositories import customers as customer_repo
-from db.repositories import ledger as ledger_repo
 
 log = logging.getLogger(__name__)
 REFERRAL_KIND = "r"
@@ -222,7 +221,7 @@ async def complete(
         ):
             bonus += points
     await session.commit()
-    balance = await ledger_repo.balance(session, customer.id)
+    balance = await ledger.points_of(session, customer.id)
     return Welcome(customer.name or answers.name, bonus, balance)
 
 

@@ -26,16 +26,6 @@ async def lock_customer(session: AsyncSession, customer_id: int) -> bool:
     return bool(result.rowcount)
 
 
-async def balance(session: AsyncSession, customer_id: int) -> int:
-    """The sum of all entries: equal to what the lots hold (the invariant the tests check)."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-            LedgerEntry.customer_id == customer_id
-        )
-    )
-    return int(total or 0)
-
-
 def _lots_of(customer_id: int) -> Select[tuple[LedgerEntry]]:
     return (
         select(LedgerEntry)
@@ -153,34 +143,17 @@ async def history(
     return [(entry, purchase) for entry, purchase in rows]
 
 
-async def count_entries(session: AsyncSession, customer_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(LedgerEntry)
-            .where(LedgerEntry.customer_id == customer_id)
+async def purchase_totals(session: AsyncSession, customer_id: int) -> tuple[int, int]:
+    """(kopecks spent so far net of returns, number of purchases): tiers and "first purchase"."""
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0),
+                func.count(),
+            ).where(Purchase.customer_id == customer_id)
         )
-        or 0
-    )
-
-
-async def spend(session: AsyncSession, customer_id: int) -> int:
-    """Kopecks spent so far, net of returns: what tiers are measured by."""
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0)).where(
-            Purchase.customer_id == customer_id
-        )
-    )
-    return int(total or 0)
-
-
-async def purchase_count(session: AsyncSession, customer_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).select_from(Purchase).where(Purchase.customer_id == customer_id)
-        )
-        or 0
-    )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 async def purchase_by_receipt(session: AsyncSession, receipt_key: str) -> Purchase | None:
