@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiogram import Bot, Router, html
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -57,72 +59,69 @@ async def cmd_qr(
     await message.answer(texts.qr_ask_store, reply_markup=_choices(QrForm.store, stores, []))
 
 
-async def _ask_campaign(
-    bot: Bot,
-    chat_id: int,
-    store: str,
-    state: FSMContext,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-) -> None:
-    known = await sources.list_sources(session, settings.link_key)
-    used = sources.campaigns_of(known, store)
-    campaigns = used + [preset for preset in texts.campaign_presets if preset not in used]
-    await state.set_state(QrForm.campaign)
-    await state.update_data(store=store, choices=campaigns)
-    await bot.send_message(
-        chat_id, texts.qr_ask_campaign, reply_markup=_choices(QrForm.campaign, campaigns, [])
-    )
+@dataclass
+class _QrChat:
+    """The owner's `/qr` conversation in one chat: each answer leads to the next question."""
 
+    bot: Bot
+    chat_id: int
+    state: FSMContext
+    session: AsyncSession
+    texts: Texts
+    settings: Settings
 
-async def _ask_employee(
-    bot: Bot,
-    chat_id: int,
-    campaign: str,
-    state: FSMContext,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-) -> None:
-    store = (await state.get_data())["store"]
-    employees = sources.employees_of(await sources.list_sources(session, settings.link_key), store)
-    extra = [(texts.qr_no_employee, NO_EMPLOYEE)]
-    if employees:
-        extra.append((texts.qr_all_employees, ALL_EMPLOYEES))
-    await state.set_state(QrForm.employee)
-    await state.update_data(campaign=campaign, choices=employees)
-    await bot.send_message(
-        chat_id, texts.qr_ask_employee, reply_markup=_choices(QrForm.employee, employees, extra)
-    )
+    async def _known(self) -> list[sources.SourceLink]:
+        return await sources.list_sources(self.session, self.settings.link_key)
 
+    async def ask_campaign(self, store: str) -> None:
+        used = sources.campaigns_of(await self._known(), store)
+        presets = [preset for preset in self.texts.campaign_presets if preset not in used]
+        campaigns = used + presets
+        await self.state.set_state(QrForm.campaign)
+        await self.state.update_data(store=store, choices=campaigns)
+        markup = _choices(QrForm.campaign, campaigns, [])
+        await self.bot.send_message(self.chat_id, self.texts.qr_ask_campaign, reply_markup=markup)
 
-async def _make(
-    bot: Bot,
-    chat_id: int,
-    employees: list[str],
-    state: FSMContext,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-) -> None:
-    data = await state.get_data()
-    await state.clear()
-    await bot.send_message(chat_id, texts.qr_making)
-    username = (await bot.me()).username or ""
-    for employee in employees:
-        link = await sources.source_for(
-            session, settings.link_key, data["store"], data["campaign"], employee
-        )
-        files = printables(
-            link,
-            username,
-            texts,
-            shop_name=settings.shop_name,
-            welcome_bonus=settings.welcome_bonus,
-        )
-        caption = texts.qr_caption.format(label=html.quote(link.label), url=files.url)
-        await send_printables(bot, chat_id, files, caption)
+    async def ask_employee(self, campaign: str) -> None:
+        store = (await self.state.get_data())["store"]
+        employees = sources.employees_of(await self._known(), store)
+        extra = [(self.texts.qr_no_employee, NO_EMPLOYEE)]
+        if employees:
+            extra.append((self.texts.qr_all_employees, ALL_EMPLOYEES))
+        await self.state.set_state(QrForm.employee)
+        await self.state.update_data(campaign=campaign, choices=employees)
+        markup = _choices(QrForm.employee, employees, extra)
+        await self.bot.send_message(self.chat_id, self.texts.qr_ask_employee, reply_markup=markup)
+
+    async def make(self, employees: list[str]) -> None:
+        texts, settings = self.texts, self.settings
+        data = await self.state.get_data()
+        await self.state.clear()
+        await self.bot.send_message(self.chat_id, texts.qr_making)
+        username = (await self.bot.me()).username or ""
+        for employee in employees:
+            link = await sources.source_for(
+                self.session, settings.link_key, data["store"], data["campaign"], employee
+            )
+            files = printables(
+                link,
+                username,
+                texts,
+                shop_name=settings.shop_name,
+                welcome_bonus=settings.welcome_bonus,
+            )
+            caption = texts.qr_caption.format(label=html.quote(link.label), url=files.url)
+            await send_printables(self.bot, self.chat_id, files, caption)
+
+    async def answer(self, value: str) -> None:
+        """A store, campaign or employee name, typed or picked: on to the next step."""
+        current = await self.state.get_state()
+        if current == QrForm.store.state:
+            await self.ask_campaign(value)
+        elif current == QrForm.campaign.state:
+            await self.ask_employee(value)
+        else:
+            await self.make([value])
 
 
 def _clean(text: str | None) -> str | None:
@@ -142,25 +141,7 @@ async def on_qr_text(
     if value is None:
         await message.answer(texts.qr_bad_name)
         return
-    await _next(bot, message.chat.id, value, state, session, texts, settings)
-
-
-async def _next(
-    bot: Bot,
-    chat_id: int,
-    value: str,
-    state: FSMContext,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-) -> None:
-    current = await state.get_state()
-    if current == QrForm.store.state:
-        await _ask_campaign(bot, chat_id, value, state, session, texts, settings)
-    elif current == QrForm.campaign.state:
-        await _ask_employee(bot, chat_id, value, state, session, texts, settings)
-    else:
-        await _make(bot, chat_id, [value], state, session, texts, settings)
+    await _QrChat(bot, message.chat.id, state, session, texts, settings).answer(value)
 
 
 async def on_qr_button(
@@ -173,20 +154,19 @@ async def on_qr_button(
     settings: Settings,
 ) -> None:
     current = await state.get_state() or ""
-    data = await state.get_data()
-    choices: list[str] = data.get("choices", [])
+    choices: list[str] = (await state.get_data()).get("choices", [])
     if current.split(":")[-1] != callback_data.step:
         await query.answer(texts.already_done)
         return
     await query.answer()
-    chat_id = query.from_user.id
+    chat = _QrChat(bot, query.from_user.id, state, session, texts, settings)
     index = callback_data.index
     if current == QrForm.employee.state and index == NO_EMPLOYEE:
-        await _make(bot, chat_id, [""], state, session, texts, settings)
+        await chat.make([""])
     elif current == QrForm.employee.state and index == ALL_EMPLOYEES:
-        await _make(bot, chat_id, choices, state, session, texts, settings)
+        await chat.make(choices)
     elif 0 <= index < len(choices):
-        await _next(bot, chat_id, choices[index], state, session, texts, settings)
+        await chat.answer(choices[index])
 
 
 async def cmd_sources(
