@@ -64,9 +64,7 @@ async def on_consent_reconsidered(
     query: CallbackQuery, callback_data: ConsentCb, form: FormChat, session: AsyncSession
 ) -> None:
     await query.answer()
-    settings = form.settings
-    entry = await signup.open_bot(session, settings.link_key, settings.program, form.user.id, None)
-    if entry.status is not signup.EntryStatus.NEW:
+    if await signup.is_known(session, form.user.id):
         await form.say(form.texts.already_done)
         return
     await form.ask_consent(callback_data.source or None, callback_data.referrer or None)

@@ -89,6 +89,11 @@ async def open_bot(
     return Entry(EntryStatus.ACTIVE, customer.source_id, customer.name, view.points)
 
 
+async def is_known(session: AsyncSession, telegram_id: int) -> bool:
+    """Whether this person has a customer record (mid-signup or a member)."""
+    return await customer_repo.by_telegram_id(session, telegram_id) is not None
+
+
 async def _referrer(session: AsyncSession, referrer_id: int, telegram_id: int) -> int | None:
     """Only an existing member, never oneself; a member can be invited once, before joining."""
     referrer = await customer_repo.by_id(session, referrer_id)

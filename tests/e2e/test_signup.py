@@ -142,6 +142,8 @@ async def test_declining_consent_stores_nothing_personal(running: RunningBot) ->
     async with bot.sessions() as session:
         customer = await session.scalar(select(Customer))
         assert customer is not None and customer.source_id == source_id
+        kinds = (await session.scalars(select(FunnelEvent.kind).order_by(FunnelEvent.id))).all()
+    assert kinds == ["opened", "consent_declined", "consent_given"]  # one open, not two
 
 
 async def test_forged_payload_signs_up_with_unknown_source(running: RunningBot) -> None:
