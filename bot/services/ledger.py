@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import ledger as rules
@@ -23,6 +22,7 @@ from db.base import utcnow
 from db.models import Customer, LedgerEntry, Purchase, PurchaseRefund
 from db.repositories import events
 from db.repositories import ledger as repo
+from db.repositories.rows import insert_unique
 
 EXPIRING_WINDOW = timedelta(days=30)
 DEBIT_BATCH = 50  # lots read for a debit before falling back to all of them
@@ -411,10 +411,7 @@ async def record_purchase(
         actor=actor,
         created_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(purchase)
-    except IntegrityError:
+    if not await insert_unique(session, purchase):
         await session.rollback()
         known = await repo.purchase_by_receipt(session, key or "")
         assert known is not None

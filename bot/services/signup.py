@@ -22,6 +22,7 @@ from db.base import utcnow
 from db.models import Customer
 from db.repositories import consents, events
 from db.repositories import customers as customer_repo
+from db.repositories.rows import insert_unique
 
 log = logging.getLogger(__name__)
 REFERRAL_KIND = "r"
@@ -129,10 +130,7 @@ async def give_consent(
         source_id=source_id,
         referrer_id=referrer_id,
     )
-    try:
-        async with session.begin_nested():
-            await customer_repo.add(session, customer)
-    except IntegrityError:  # the same person pressed "Agree" in two processes at once
+    if not await insert_unique(session, customer):  # "Agree" in two processes at once
         await session.rollback()
         existing = await customer_repo.by_telegram_id(session, telegram_id)
         assert existing is not None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Consent, ConsentText
+from db.repositories.rows import insert_unique
 
 
 async def remember_text(
@@ -15,11 +15,9 @@ async def remember_text(
     """Store the wording once per version; a concurrent first store by another user is fine."""
     if await session.get(ConsentText, version) is not None:
         return
-    try:
-        async with session.begin_nested():
-            session.add(ConsentText(version=version, kind=kind, language=language, text=text))
-    except IntegrityError:
-        pass
+    await insert_unique(
+        session, ConsentText(version=version, kind=kind, language=language, text=text)
+    )
 
 
 async def add(

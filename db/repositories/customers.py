@@ -16,12 +16,6 @@ async def by_phone(session: AsyncSession, phone: str) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.phone == phone))
 
 
-async def add(session: AsyncSession, customer: Customer) -> Customer:
-    session.add(customer)
-    await session.flush()
-    return customer
-
-
 async def by_card_code(session: AsyncSession, card_code: str) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.card_code == card_code))
 

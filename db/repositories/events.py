@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import FunnelEvent, OwnerAlert
+from db.repositories.rows import insert_unique
 
 
 async def add_funnel_event(session: AsyncSession, kind: str, source_id: int | None) -> None:
@@ -22,9 +22,4 @@ async def add_alert_once(
     """Record an alert unless the same one is already there; True when it is new."""
     if await session.scalar(select(OwnerAlert.id).where(OwnerAlert.dedup_key == dedup_key)):
         return False
-    try:
-        async with session.begin_nested():
-            session.add(OwnerAlert(kind=kind, dedup_key=dedup_key, details=details))
-    except IntegrityError:
-        return False
-    return True
+    return await insert_unique(session, OwnerAlert(kind=kind, dedup_key=dedup_key, details=details))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Customer, LedgerAllocation, LedgerEntry, Purchase, PurchaseRefund
+from db.repositories.rows import insert_unique
 
 
 async def lock_customer(session: AsyncSession, customer_id: int) -> bool:
@@ -89,14 +89,7 @@ async def add_once(session: AsyncSession, entry: LedgerEntry) -> bool:
     existing = await session.scalar(
         select(LedgerEntry.id).where(LedgerEntry.idempotency_key == entry.idempotency_key)
     )
-    if existing is not None:
-        return False
-    try:
-        async with session.begin_nested():
-            session.add(entry)
-    except IntegrityError:
-        return False
-    return True
+    return existing is None and await insert_unique(session, entry)
 
 
 def allocate(session: AsyncSession, entry: LedgerEntry, lot: LedgerEntry, points: int) -> None:
