@@ -17,14 +17,12 @@ from bot.texts import texts_for
 log = logging.getLogger(__name__)
 
 
-async def send_quietly(bot: Bot, chat_id: int, text: str) -> bool:
+async def send_quietly(bot: Bot, chat_id: int, text: str) -> None:
     """Best effort: a person who blocked the bot must not break the cashier's or owner's flow."""
     try:
         await bot.send_message(chat_id, text)
     except TelegramAPIError as exc:
         log.warning("message to %s not delivered: %s", chat_id, exc)
-        return False
-    return True
 
 
 async def notify_owners(bot: Bot, owner_ids: list[int], text: str) -> None:
