@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.money import format_rub, parse_amount
 from bot.services import ledger, members
 from bot.services.members import Member
-from bot.services.sources import deep_link
 from bot.services.staff import Role, StaffMember, create_invite
 from bot.settings import Settings
+from bot.telegram.deeplinks import bot_link
 from bot.telegram.filters import StaffOnly
 from bot.telegram.notify import notify_purchase
 from bot.texts import Texts
@@ -254,7 +254,7 @@ async def cmd_cashier_invite(
 ) -> None:
     store = " ".join((command.args or "").split())
     payload = await create_invite(session, settings.link_key, staff.telegram_id, store)
-    link = deep_link((await bot.me()).username or "", payload)
+    link = await bot_link(bot, payload)
     where = f" ({html.quote(store)})" if store else ""
     await message.answer(texts.cashier_invite.format(store=where, link=link))
 

@@ -22,9 +22,9 @@ from bot.services import ledger, members, privacy
 from bot.services.customers import Profile, active_profile
 from bot.services.history import friends_joined, history_page
 from bot.services.signup import invite_payload
-from bot.services.sources import deep_link
 from bot.settings import Settings
 from bot.telegram import keyboards
+from bot.telegram.deeplinks import bot_link
 from bot.telegram.render import balance_text, history_text
 from bot.texts import LANGUAGES, Texts
 
@@ -78,8 +78,7 @@ async def cmd_card(
     if profile is None:
         return
     view = await ledger.balance(session, settings.program, profile.customer_id)
-    username = (await bot.me()).username or ""
-    link = deep_link(username, members.card_payload(settings.link_key, profile.customer_id))
+    link = await bot_link(bot, members.card_payload(settings.link_key, profile.customer_id))
     face = CardFace(
         shop_name=settings.shop_name,
         holder_name=profile.name.split(" ")[0],
@@ -146,8 +145,7 @@ async def cmd_invite(
     message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
     if profile := await _member(message, session, texts, settings):
-        username = (await bot.me()).username or ""
-        link = deep_link(username, invite_payload(settings.link_key, profile.customer_id))
+        link = await bot_link(bot, invite_payload(settings.link_key, profile.customer_id))
         await message.answer(
             texts.invite_text.format(
                 bonus=texts.points(settings.referral_bonus),

@@ -18,6 +18,7 @@ from bot.services.funnel import funnel_report
 from bot.services.printables import printables
 from bot.services.staff import Role
 from bot.settings import Settings
+from bot.telegram.deeplinks import bot_username
 from bot.telegram.filters import StaffOnly
 from bot.telegram.sending import pre_chunks, send_printables
 from bot.texts import Texts
@@ -98,7 +99,7 @@ class _QrChat:
         data = await self.state.get_data()
         await self.state.clear()
         await self.bot.send_message(self.chat_id, texts.qr_making)
-        username = (await self.bot.me()).username or ""
+        username = await bot_username(self.bot)
         for employee in employees:
             link = await sources.source_for(
                 self.session, settings.link_key, data["store"], data["campaign"], employee

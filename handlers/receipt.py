@@ -12,9 +12,9 @@ from bot.domain.money import format_rub, parse_amount
 from bot.services import receipts
 from bot.services.customers import active_profile
 from bot.services.receipts import ReceiptRefusedError, Refusal
-from bot.services.sources import deep_link
 from bot.services.staff import StaffMember
 from bot.settings import Settings
+from bot.telegram.deeplinks import bot_link
 from bot.telegram.filters import StaffOnly
 from bot.telegram.notify import notify_purchase
 from bot.texts import Texts
@@ -79,7 +79,7 @@ async def cmd_receipt(
         issued_by=staff.actor,
         window=settings.receipt_window,
     )
-    link = deep_link((await bot.me()).username or "", issued.payload)
+    link = await bot_link(bot, issued.payload)
     caption = texts.receipt_issued.format(
         amount=format_rub(amount),
         receipt=f" ({html.quote(issued.receipt_id)})",
