@@ -26,11 +26,11 @@ from aiohttp import web
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import qr
 from bot.domain.cards import normalize_card_code
 from bot.domain.ledger import NotEnoughPointsError
 from bot.domain.money import MAX_AMOUNT, parse_amount
 from bot.domain.phone import normalize_phone
+from bot.render import qr
 from bot.services import ledger, members, pos_tokens, receipts
 from bot.services.ledger import (
     LedgerError,

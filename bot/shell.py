@@ -7,8 +7,8 @@ from pathlib import Path
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError
 
-from bot import qr
 from bot.domain.money import parse_amount
+from bot.render import posters, qr
 from bot.reports import funnel_text
 from bot.services import ledger, members, pos_tokens, receipts, sources
 from bot.services.funnel import funnel_report
@@ -65,7 +65,7 @@ async def make_qr(
     store: str,
     campaign: str,
     employees: list[str],
-    fmt: qr.Format,
+    fmt: posters.Format,
     out: Path,
 ) -> list[Path]:
     """Write the QR PNG and the A4/A6 posters for each employee (or none) of a store."""

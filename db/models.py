@@ -60,6 +60,8 @@ class Customer(Base):
     # The number a cashier types (7 random digits and a Luhn check digit), given at signup.
     card_code: Mapped[str | None] = mapped_column(String(8), unique=True)
     referrer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    # Set when the messenger refused delivery for good (blocked the bot, deleted the account).
+    unreachable_at: Mapped[datetime | None]
     # Bumped first in every ledger transaction: the row lock that serialises two cashiers.
     ledger_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -260,6 +262,48 @@ class OwnerAlert(Base):
     resolved_at: Mapped[datetime | None]
 
 
+class Delivery(Base):
+    """One message the bot sends on its own: the outbox the delivery engine drains.
+
+    Written in the same transaction as the change that causes it (a sale, a refund, an alert, a
+    broadcast), so a committed change always gets its message and a rolled-back one never does.
+    The text is rendered when it is sent, from `kind` and `payload`, in the recipient's language.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('pending', 'sending', 'sent', 'failed', 'skipped')", name="state"
+        ),
+        CheckConstraint("customer_id IS NOT NULL OR chat_id IS NOT NULL", name="recipient"),
+        Index("ix_deliveries_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # A customer (resolved to their messenger account at send time) or a bare chat (staff).
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(16), default="telegram")
+    kind: Mapped[str] = mapped_column(String(30))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Advertising needs the advertising consent, quiet hours and the frequency cap.
+    advertising: Mapped[bool] = mapped_column(Boolean, default=False)
+    campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # (job, customer, period) or (campaign, customer): a second enqueue of the same is a no-op.
+    dedup_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A worker's claim: another worker may take the row over once this lease has lapsed.
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str] = mapped_column(String(200), default="")
+
+
 class FsmRecord(Base):
     """A half-filled form (aiogram FSM state and data), kept here so a restart loses nothing."""
 
@@ -288,6 +332,7 @@ __all__ = [
     "Consent",
     "ConsentText",
     "Customer",
+    "Delivery",
     "FsmRecord",
     "FunnelEvent",
     "LedgerAllocation",

@@ -9,72 +9,25 @@ from __future__ import annotations
 
 from aiogram import Bot, Router, html
 from aiogram.filters import Command, CommandObject, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.money import format_rub, parse_amount
 from bot.services import ledger, members
-from bot.services.members import Member
 from bot.services.staff import Role, StaffMember, create_invite
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.filters import StaffOnly
 from bot.telegram.notify import notify_purchase
+from bot.telegram.sale import SaleCb, SaleForm, begin_sale, sale_buttons
 from bot.texts import Texts
-
-
-class SaleForm(StatesGroup):
-    customer = State()
-    amount = State()
-    receipt = State()
-    redeem = State()
-    confirm = State()
-
-
-class SaleCb(CallbackData, prefix="sale"):
-    action: str  # no_receipt | redeem | go | cancel
-    value: int = 0
-
-
-def _buttons(*rows: list[tuple[str, SaleCb]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=text, callback_data=data.pack()) for text, data in row]
-            for row in rows
-        ]
-    )
 
 
 async def cmd_sale(message: Message, state: FSMContext, texts: Texts) -> None:
     await state.clear()
     await state.set_state(SaleForm.customer)
     await message.answer(texts.sale_ask_customer)
-
-
-async def begin_sale(
-    message: Message,
-    member: Member,
-    state: FSMContext,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-) -> None:
-    """The customer is known (typed, or their card scanned): show them and ask the amount."""
-    view = await ledger.balance(session, settings.program, member.customer_id)
-    await state.set_state(SaleForm.amount)
-    await state.set_data({"customer_id": member.customer_id, "name": member.first_name})
-    await message.answer(
-        texts.sale_customer.format(
-            name=html.quote(member.first_name),
-            phone=member.masked_phone,
-            balance=texts.points(view.points),
-            tier=html.quote(view.tier.name),
-        )
-    )
-    await message.answer(texts.sale_ask_amount)
 
 
 async def on_customer(
@@ -96,7 +49,7 @@ async def on_amount(message: Message, state: FSMContext, texts: Texts) -> None:
     await state.set_state(SaleForm.receipt)
     no_number = SaleCb(action="no_receipt")
     await message.answer(
-        texts.sale_ask_receipt, reply_markup=_buttons([(texts.sale_no_receipt, no_number)])
+        texts.sale_ask_receipt, reply_markup=sale_buttons([(texts.sale_no_receipt, no_number)])
     )
 
 
@@ -115,7 +68,7 @@ async def _ask_redeem(
         texts.sale_ask_redeem.format(
             max=texts.points(most), cap=f"{settings.program.redeem_cap_percent:g}"
         ),
-        reply_markup=_buttons(
+        reply_markup=sale_buttons(
             [(texts.sale_redeem_max.format(points=most), SaleCb(action="redeem", value=most))],
             [(texts.sale_redeem_none, SaleCb(action="redeem", value=0))],
         ),
@@ -161,7 +114,7 @@ async def _confirm(
             due=format_rub(amount - redeem * 100),
             accrue=f"≈ {texts.points(estimate)}",
         ),
-        reply_markup=_buttons(
+        reply_markup=sale_buttons(
             [(texts.sale_go, SaleCb(action="go")), (texts.sale_cancel, SaleCb(action="cancel"))]
         ),
     )

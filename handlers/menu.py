@@ -7,7 +7,6 @@ from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
-    BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -16,14 +15,14 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.card import CardFace, card_png
 from bot.domain.phone import mask_phone
-from bot.services import ledger, members, privacy
+from bot.services import ledger, privacy
 from bot.services.customers import Profile, active_profile
 from bot.services.history import friends_joined, history_page
 from bot.services.signup import invite_payload
 from bot.settings import Settings
 from bot.telegram import keyboards
+from bot.telegram.card import send_card
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.render import balance_text, history_text
 from bot.texts import LANGUAGES, Texts
@@ -75,22 +74,8 @@ async def cmd_card(
     message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
     profile = await _member(message, session, texts, settings)
-    if profile is None:
-        return
-    view = await ledger.balance(session, settings.program, profile.customer_id)
-    link = await bot_link(bot, members.card_payload(settings.link_key, profile.customer_id))
-    face = CardFace(
-        shop_name=settings.shop_name,
-        holder_name=profile.name.split(" ")[0],
-        card_code=profile.card_code,
-        tier_name=view.tier.name,
-        balance_text=texts.points(view.points),
-        caption=texts.card_face_caption,
-    )
-    await message.answer_photo(
-        BufferedInputFile(card_png(link, face), "card.png"),
-        caption=texts.card_caption.format(code=profile.card_code),
-    )
+    if profile is not None:
+        await send_card(message, bot, profile, session, texts, settings)
 
 
 def _history_keyboard(texts: Texts, page: int, has_older: bool) -> InlineKeyboardMarkup | None:

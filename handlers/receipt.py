@@ -7,53 +7,14 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import qr
 from bot.domain.money import format_rub, parse_amount
+from bot.render import qr
 from bot.services import receipts
-from bot.services.customers import active_profile
-from bot.services.receipts import ReceiptRefusedError, Refusal
 from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.filters import StaffOnly
-from bot.telegram.notify import notify_purchase
 from bot.texts import Texts
-
-
-def refusal_text(texts: Texts, reason: Refusal) -> str:
-    return {
-        Refusal.FORGED: texts.receipt_forged,
-        Refusal.EXPIRED: texts.receipt_expired,
-        Refusal.CLAIMED: texts.receipt_claimed,
-        Refusal.VOIDED: texts.receipt_voided,
-    }[reason]
-
-
-async def claim_receipt(
-    bot: Bot,
-    chat_id: int,
-    payload: str,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-) -> None:
-    """A member scanned a purchase QR: credit it (the notice says how much) or say why not."""
-    profile = await active_profile(session, chat_id)
-    if profile is None:
-        return
-    try:
-        result = await receipts.claim(
-            session,
-            settings.program,
-            settings.link_key,
-            payload,
-            profile.customer_id,
-            settings.receipt_window,
-        )
-    except ReceiptRefusedError as refused:
-        await bot.send_message(chat_id, refusal_text(texts, refused.reason))
-        return
-    await notify_purchase(bot, session, settings.program, result)
 
 
 async def cmd_receipt(

@@ -29,8 +29,8 @@ from bot.telegram import keyboards
 from bot.telegram.keyboards import AdsCb, ConsentCb, FormCb
 from bot.telegram.notify import notify_owners
 from bot.telegram.questions import STATE_STEPS, FormChat, Signup, advertising_text, consent_text
+from bot.telegram.receipt_claim import claim_receipt
 from bot.texts import Texts, texts_for
-from handlers.receipt import claim_receipt
 
 # --- consent -------------------------------------------------------------------------------
 

@@ -15,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import links
 from bot.domain.questionnaire import Step
 from bot.services import members, receipts, signup, staff
+from bot.services.customers import active_profile
 from bot.services.signup import EntryStatus
 from bot.settings import Settings
 from bot.telegram import keyboards
+from bot.telegram.card import send_card
 from bot.telegram.questions import FormChat
+from bot.telegram.receipt_claim import claim_receipt, refusal_text
+from bot.telegram.sale import begin_sale
 from bot.texts import Texts
-from db.base import utcnow
-from handlers.cashier import begin_sale
-from handlers.menu import cmd_card
-from handlers.receipt import claim_receipt, refusal_text
 
 
 async def _staff_invite(
@@ -58,7 +58,9 @@ async def _scanned_card(
         await begin_sale(message, member, state, session, texts, settings)
         return True
     if member.telegram_id == message.from_user.id:
-        await cmd_card(message, message.bot, session, texts, settings)
+        profile = await active_profile(session, member.telegram_id)
+        if profile is not None:
+            await send_card(message, message.bot, profile, session, texts, settings)
         return True
     return False  # someone else's card: nothing of it is shown
 
@@ -68,7 +70,7 @@ async def _hold_receipt(
 ) -> None:
     """A newcomer scanned a purchase QR: keep it for the end of signup, if it is still good."""
     try:
-        await receipts.check(session, settings.link_key, payload, settings.receipt_window, utcnow())
+        await receipts.check(session, settings.link_key, payload, settings.receipt_window)
     except receipts.ReceiptRefusedError as refused:
         await form.say(refusal_text(form.texts, refused.reason))  # signup goes on without it
         return

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import qr
+from bot.render import posters, qr
 from bot.services.sources import SourceLink
 from bot.texts import Texts
 
-POSTER_SIZES: tuple[qr.PosterSize, ...] = ("a4", "a6")
+POSTER_SIZES: tuple[posters.PosterSize, ...] = ("a4", "a6")
 
 
 @dataclass(frozen=True)
@@ -32,23 +32,23 @@ def printables(
     *,
     shop_name: str,
     welcome_bonus: int,
-    fmt: qr.Format = "pdf",
+    fmt: posters.Format = "pdf",
 ) -> Printables:
     url = link.url(bot_username)
     title = " — ".join(part for part in (shop_name, link.store) if part)
-    text = qr.PosterText(
+    text = posters.PosterText(
         title=title,
         call_to_action=texts.poster_call_to_action.format(bonus=texts.points(welcome_bonus)),
         subtitle=texts.poster_subtitle.format(shop=shop_name),
         link_hint=texts.poster_link_hint,
     )
-    stem = qr.poster_filename(link.store, link.campaign, link.employee, "a4", "png")
+    stem = posters.poster_filename(link.store, link.campaign, link.employee, "a4", "png")
     stem = stem.removesuffix("_a4.png")
-    posters = [
+    pages = [
         PrintFile(
-            qr.poster_filename(link.store, link.campaign, link.employee, size, fmt),
-            qr.poster(url, text, size=size, fmt=fmt),
+            posters.poster_filename(link.store, link.campaign, link.employee, size, fmt),
+            posters.poster(url, text, size=size, fmt=fmt),
         )
         for size in POSTER_SIZES
     ]
-    return Printables(link, url, PrintFile(f"{stem}_qr.png", qr.qr_png(url)), posters)
+    return Printables(link, url, PrintFile(f"{stem}_qr.png", qr.qr_png(url)), pages)

@@ -98,9 +98,14 @@ async def issue(
 
 
 async def check(
-    session: AsyncSession, link_key: bytes, payload: str, window: timedelta, now: datetime
+    session: AsyncSession,
+    link_key: bytes,
+    payload: str,
+    window: timedelta,
+    now: datetime | None = None,
 ) -> ReceiptToken:
     """The token a scanned payload names, if it can still be claimed; else why not."""
+    now = now or utcnow()
     ref = links.verify(link_key, payload)
     token = await session.get(ReceiptToken, ref.id) if ref and ref.kind == RECEIPT_KIND else None
     if token is None:

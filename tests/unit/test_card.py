@@ -8,7 +8,7 @@ from functools import cache
 import pytest
 from PIL import Image, ImageChops
 
-from bot.card import (
+from bot.render.card import (
     CARD_SIZE,
     MIN_MODULE_PX,
     CardFace,
@@ -16,7 +16,7 @@ from bot.card import (
     format_card_code,
     tier_palette,
 )
-from bot.qr import QUIET_ZONE, _qr_modules
+from bot.render.qr import QUIET_ZONE, qr_modules
 from tests.qr_reading import decode_png, read_qr
 
 LINK = "https://t.me/clientbase_test_bot?start=c42_AbCdEfGhIjKl"
@@ -65,7 +65,7 @@ def module_grid(image: Image.Image, link: str) -> tuple[int, int, int]:
     puts it, and the quiet zone around the code must be pure white: that is what "whole-pixel
     modules, black on white" means to a scanner looking at a screen.
     """
-    modules = _qr_modules(link)
+    modules = qr_modules(link)
     count = len(modules)
     gray = image.convert("L")
     corner = read_qr(image).position.top_left
@@ -138,7 +138,7 @@ def test_long_texts_stay_inside_their_rows() -> None:
     full = image_of(LINK, LONG_FACE)
     left, top, box = module_grid(blank, LINK)
     quiet = QUIET_ZONE * box
-    size = len(_qr_modules(LINK)) * box
+    size = len(qr_modules(LINK)) * box
     code_area = (left - quiet, top - quiet, left + size + quiet, top + size + quiet)
 
     changed = ImageChops.difference(blank, full)

@@ -9,16 +9,8 @@ from typing import Literal
 import pytest
 from PIL import Image
 
-from bot.qr import (
-    Format,
-    PosterSize,
-    PosterText,
-    _fit_link,
-    poster,
-    poster_filename,
-    qr_png,
-    receipt_qr_png,
-)
+from bot.render.posters import Format, PosterSize, PosterText, fit_link, poster, poster_filename
+from bot.render.qr import qr_png, receipt_qr_png
 from tests.qr_reading import read_qr as decode
 from tests.qr_reading import render_pdf
 
@@ -195,7 +187,7 @@ def test_longest_realistic_link_fits_the_page(size: PosterSize) -> None:
 
 def test_a_link_too_long_for_one_line_wraps_at_the_query_without_losing_characters() -> None:
     # The printed link cannot be decoded from pixels, so this checks the laid-out lines.
-    block = _fit_link(LONG_LINK, 1066, max_size=32)  # the A6 content width and link size
+    block = fit_link(LONG_LINK, 1066, max_size=32)  # the A6 content width and link size
 
     assert "".join(block.lines) == LONG_LINK
     assert len(block.lines) == 2

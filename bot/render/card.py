@@ -9,7 +9,8 @@ Portrait rather than a landscape bank-card ratio: Telegram shows a photo as wide
 on a phone held upright a portrait card gives the QR code most of the screen width, while a
 1.586 landscape card would leave it about a third of the screen: too small to scan well.
 
-Pure rendering like `bot.qr` (whose QR and font helpers it reuses): no bot, no database.
+Pure rendering like the rest of `bot.render`, whose QR and font helpers it reuses:
+no bot, no database.
 """
 
 from __future__ import annotations
@@ -21,17 +22,8 @@ from functools import lru_cache
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from bot.qr import (
-    QUIET_ZONE,
-    _Block,
-    _ellipsize,
-    _fit_text,
-    _font,
-    _font_dir,
-    _line_height,
-    _qr_image,
-    _qr_modules,
-)
+from bot.render.qr import QUIET_ZONE, qr_image, qr_modules
+from bot.render.text import Block, ellipsize, fit_text, font_dir, load_font, text_line_height
 
 RGB = tuple[int, int, int]
 Box = tuple[int, int, int, int]
@@ -43,7 +35,7 @@ _MAX_MODULE_PX = 24
 
 _WHITE: RGB = (255, 255, 255)
 _BLACK: RGB = (0, 0, 0)  # the QR and the digits: the most contrast a dimmed screen can give
-_MUTED: RGB = (88, 94, 106)
+MUTED: RGB = (88, 94, 106)
 # Curves are drawn this many times larger and scaled down: Pillow does not anti-alias shapes.
 _SUPERSAMPLE = 4
 
@@ -154,7 +146,7 @@ def render_card(link: str, face: CardFace) -> Image.Image:
 
     # Header: round logo and shop name; holder name; balance, with the tier badge on its right.
     shop_left = _MARGIN + _LOGO + 28
-    shop = _fit_text(
+    shop = fit_text(
         shop_name,
         "bold",
         width - _MARGIN - shop_left,
@@ -163,7 +155,7 @@ def render_card(link: str, face: CardFace) -> Image.Image:
         max_lines=2,
         max_height=_SHOP_ROW,
     )
-    name = _fit_text(
+    name = fit_text(
         holder_name,
         "bold",
         content,
@@ -172,11 +164,11 @@ def render_card(link: str, face: CardFace) -> Image.Image:
         max_lines=2,
         max_height=_NAME_ROW,
     )
-    chip_font = _font("bold", 34)
+    chip_font = load_font("bold", 34)
     tier = " ".join(tier.split())
     chip_text = _single_line(f"★ {tier}", chip_font, content * 2 // 5) if tier else ""
     chip_w = round(chip_font.getlength(chip_text)) + 60 if chip_text else 0
-    balance = _fit_text(
+    balance = fit_text(
         balance_text,
         "bold",
         content - chip_w - 32,
@@ -198,7 +190,7 @@ def render_card(link: str, face: CardFace) -> Image.Image:
 
     logo = _logo_box()
     initial = _initial(shop_name)
-    draw.text(_middle(logo), initial, font=_font("bold", 50), fill=palette.accent, anchor="mm")
+    draw.text(_middle(logo), initial, font=load_font("bold", 50), fill=palette.accent, anchor="mm")
     if chip_text:
         chip_top = _BALANCE_TOP + (_BALANCE_ROW - _CHIP_H) // 2
         chip = (width - _MARGIN - chip_w, chip_top, width - _MARGIN, chip_top + _CHIP_H)
@@ -209,22 +201,22 @@ def render_card(link: str, face: CardFace) -> Image.Image:
     code_text = format_card_code(face.card_code)
     digits_font = _fit_font("mono-bold", code_text, content - 80, _DIGITS_PX)
     digits_h = sum(_card_font("mono-bold", _DIGITS_PX).getmetrics())
-    caption = _fit_text(
+    caption = fit_text(
         caption_text,
         "regular",
         content - 80,
         max_size=_CAPTION_PX,
         min_size=28,
         max_lines=2,
-        fill=_MUTED,
+        fill=MUTED,
     )
-    under_qr = digits_h + _CAPTION_GAP + 2 * _line_height(_font("regular", _CAPTION_PX))
-    modules = _qr_modules(link)
+    under_qr = digits_h + _CAPTION_GAP + 2 * text_line_height(load_font("regular", _CAPTION_PX))
+    modules = qr_modules(link)
     span = len(modules) + 2 * QUIET_ZONE
     panel_w, panel_h = _PANEL[2] - _PANEL[0], _PANEL[3] - _PANEL[1]
     # The quiet zone is as white as the panel, so the code may take the panel's full height.
     box = min(_MAX_MODULE_PX, (panel_w - 2 * _MARGIN) // span, (panel_h - under_qr) // span)
-    qr = _qr_image(modules, max(1, box), QUIET_ZONE)
+    qr = qr_image(modules, max(1, box), QUIET_ZONE)
     qr_top = _PANEL[1] + max(0, (panel_h - qr.height - under_qr) // 2)
     centre = width // 2
     canvas.paste(qr.convert("RGB"), (centre - qr.width // 2, qr_top))
@@ -310,7 +302,7 @@ def _rounded_mask(size: tuple[int, int], radius: int) -> Image.Image:
     return mask
 
 
-def _draw_left(draw: ImageDraw.ImageDraw, block: _Block, left: int, top: int) -> None:
+def _draw_left(draw: ImageDraw.ImageDraw, block: Block, left: int, top: int) -> None:
     """Onto a mask: the lines are the ink, whatever colour the block was fitted with."""
     for index, line in enumerate(block.lines):
         y = top + index * block.line_height
@@ -323,7 +315,7 @@ def _middle(box: Box) -> tuple[int, int]:
 
 def _single_line(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
     text = " ".join(text.split())
-    return text if font.getlength(text) <= width else _ellipsize(text, font, width)
+    return text if font.getlength(text) <= width else ellipsize(text, font, width)
 
 
 def _fit_font(style: str, text: str, width: int, size: int) -> ImageFont.FreeTypeFont:
@@ -335,10 +327,10 @@ def _fit_font(style: str, text: str, width: int, size: int) -> ImageFont.FreeTyp
 
 @lru_cache(maxsize=32)
 def _card_font(style: str, size: int) -> ImageFont.FreeTypeFont:
-    """`bot.qr._font` plus the bold monospace the card code is printed in."""
+    """`bot.render.text.load_font` plus the bold monospace the card code is printed in."""
     if style == "mono-bold":
-        return ImageFont.truetype(str(_font_dir() / "DejaVuSansMono-Bold.ttf"), size)
-    return _font(style, size)  # type: ignore[arg-type]
+        return ImageFont.truetype(str(font_dir() / "DejaVuSansMono-Bold.ttf"), size)
+    return load_font(style, size)  # type: ignore[arg-type]
 
 
 def _printable(text: str) -> str:
@@ -350,9 +342,9 @@ def _printable(text: str) -> str:
 @lru_cache(maxsize=1)
 def _glyphs() -> frozenset[int]:
     """Code points of DejaVu Sans Bold; the regular face covers the same letters and signs."""
-    from matplotlib.ft2font import FT2Font  # deferred like `bot.qr._font_dir`
+    from matplotlib.ft2font import FT2Font  # deferred like `bot.render.text.font_dir`
 
-    return frozenset(FT2Font(str(_font_dir() / "DejaVuSans-Bold.ttf")).get_charmap())
+    return frozenset(FT2Font(str(font_dir() / "DejaVuSans-Bold.ttf")).get_charmap())
 
 
 def _initial(shop_name: str) -> str:

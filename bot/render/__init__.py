@@ -1,0 +1,1 @@
+"""Drawing: QR codes, posters, receipt slips, cards. Pure rendering: no bot, no database."""
