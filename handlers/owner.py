@@ -12,7 +12,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reports import funnel_text
+from bot.cli.reports import funnel_text
 from bot.services import sources
 from bot.services.funnel import funnel_report
 from bot.services.printables import printables
