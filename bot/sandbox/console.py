@@ -629,7 +629,7 @@ async def _demo_payload(app: App) -> str:
 
 
 @contextlib.contextmanager
-def _quiet_logging(interactive: bool) -> Iterator[None]:
+def quiet_logging(interactive: bool) -> Iterator[None]:
     """WARNING and above only; in a terminal into a file, so the chat stays readable.
 
     Piped (a script, a test), stderr is apart from the transcript and keeps the lines.
@@ -684,7 +684,7 @@ async def run_sandbox(
 
     interactive = lines is None and write is print and sys.stdin.isatty() and sys.stdout.isatty()
     ansi = write is print and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    with _quiet_logging(interactive):
+    with quiet_logging(interactive):
         async with FakeTelegram(
             token=SANDBOX_TOKEN, bot_username="clientbase_sandbox_bot", bot_first_name="Sandbox"
         ) as fake:

@@ -283,3 +283,44 @@ def test_files_edits_and_other_chats_are_shown(
     markup = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}, {"text": "B", "url": "u"}]]}
     edited = console._format(message(1001, "sendMessage", "x", reply_markup=markup, edited=True))
     assert edited == "🤖 (edited) x\n   [1] A   [2] B (u)"
+    poster = console._format(
+        message(1001, "sendMediaGroup", None, file_bytes=b"%PDF-1.4", file_name="tverskaya_a6.pdf")
+    )
+    assert poster.endswith("saved to sandbox-files/1001-1-tverskaya_a6.pdf")
+
+
+async def test_as_knows_people_from_an_earlier_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = Transcript()
+    steps = [lambda: "/as Борис", *_signup(first, "Борис"), lambda: "/quit"]
+    await asyncio.wait_for(
+        run_sandbox(_settings(tmp_path / "s.db"), lines=_play(steps), write=first.write), 60
+    )
+    assert "You are now Борис" in first.text and "(new;" in first.text
+    again = Transcript()
+    steps = [lambda: "/as Борис", lambda: "/as Кира", lambda: "/quit"]
+    await asyncio.wait_for(
+        run_sandbox(_settings(tmp_path / "s.db"), lines=_play(steps), write=again.write), 60
+    )
+    assert re.search(r"You are now Борис, id \d+ \(back:", again.text), again.text
+    assert re.search(r"You are now Кира, id \d+ \(new;", again.text), again.text
+
+
+def test_warnings_in_a_terminal_go_to_a_file_not_into_the_chat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from bot.sandbox.console import quiet_logging
+
+    monkeypatch.chdir(tmp_path)
+    with quiet_logging(interactive=True):
+        logging.getLogger("aiogram.dispatcher").warning("Sleep for 1.0 seconds and try again")
+    captured = capsys.readouterr()
+    assert "try again" not in captured.out + captured.err
+    assert "try again" in (tmp_path / "sandbox-files" / "sandbox.log").read_text()
+    with quiet_logging(interactive=False):  # piped: stderr is apart from the transcript
+        logging.getLogger("aiogram.dispatcher").warning("piped")
+    assert "piped" in capsys.readouterr().err
