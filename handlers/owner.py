@@ -39,7 +39,7 @@ class QrCb(CallbackData, prefix="qr"):
 
 def _choices(step: State, names: list[str], extra: list[tuple[str, int]]) -> InlineKeyboardMarkup:
     buttons = [(name, index) for index, name in enumerate(names)] + extra
-    step_name = step.state.split(":")[-1]
+    step_name = (step.state or "").split(":")[-1]
     rows = [
         [
             InlineKeyboardButton(text=text[:60], callback_data=QrCb(step=step_name, index=i).pack())

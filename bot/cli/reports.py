@@ -6,11 +6,13 @@ source as a short card; the shell, with a terminal's width, gets one table row p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.services.funnel import FunnelReport, SourceFunnel
 from bot.texts import Texts
 
 
-def render_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def render_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     """Columns padded to their widest cell; numbers (all but the label columns) right-aligned."""
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
