@@ -53,7 +53,7 @@ from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
 from bot.settings import Settings
 from db.models import Customer
 
-TOKEN = "123456:TEST"  # FakeTelegram's default token
+TOKEN = "123456:TEST-fake-telegram-token-0123456789"  # FakeTelegram's default token
 POLLING_TIMEOUT = 1  # seconds a getUpdates may hang when there is nothing (as the e2e tests)
 FIRST_USER_ID = 7_000_001
 # Longer than SQLAlchemy's 30 s pool timeout, so a stalled bot gets to log why it stalled.

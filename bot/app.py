@@ -22,7 +22,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.pos_api import start_pos_api
-from bot.settings import Settings
+from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
+from bot.startup import check_telegram, wait_for_database
 from bot.telegram.fsm_storage import SqlAlchemyStorage
 from bot.telegram.middlewares import (
     ConcurrencyLimitMiddleware,
@@ -100,7 +101,9 @@ async def run_webhook(app: App) -> None:
     """An aiohttp server at the path of WEBHOOK_URL; Telegram posts updates to it."""
     settings = app.settings
     assert settings.webhook_url is not None
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if len(secret) < WEBHOOK_SECRET_MIN:  # Settings refuse it too; this holds for any caller
+        raise SettingsError(f"WEBHOOK_SECRET: at least {WEBHOOK_SECRET_MIN} characters")
     server = web.Application()
     SimpleRequestHandler(app.dispatcher, app.bot, secret_token=secret).register(
         server, path=urlsplit(settings.webhook_url).path or "/"
@@ -131,6 +134,17 @@ async def start_pos(app: App) -> web.AppRunner | None:
 
 
 async def serve(settings: Settings) -> None:
+    """Start after the database and Telegram answer; a set-up mistake is one line (exit 2)."""
+    probe = create_engine(settings.database_url)
+    try:
+        await wait_for_database(probe)
+    finally:
+        await probe.dispose()
+    bot = build_bot(settings)
+    try:
+        await check_telegram(bot, settings.telegram_api_url)
+    finally:
+        await bot.session.close()
     app = await create_app(settings)
     pos = await start_pos(app)
     try:

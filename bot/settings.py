@@ -6,6 +6,7 @@ names it (see `load_settings`), because a shop owner editing `.env` should not f
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from functools import cached_property
@@ -19,6 +20,10 @@ from bot.domain.program import Program, parse_tiers
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org"
 Language = Literal["ru", "en"]
+# @BotFather's tokens: the bot's numeric id, a colon, 35 URL-safe characters.
+BOT_TOKEN_FORMAT = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,}")
+WEBHOOK_SECRET_MIN = 32
+SANDBOX_DATABASE_DEFAULT = "sqlite+aiosqlite:///clientbase-sandbox.db"
 
 
 def _split_list(value: object) -> object:
@@ -28,15 +33,30 @@ def _split_list(value: object) -> object:
     return value
 
 
+def async_database_url(value: str) -> str:
+    """The URL with an asyncio driver: `postgresql://` becomes `postgresql+asyncpg://`."""
+    if value.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + value.split("://", 1)[1]
+    if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ValueError("use sqlite+aiosqlite:///file.db or postgresql+asyncpg://user@host/db")
+    return value
+
+
 class Settings(BaseSettings):
+    # `NAME=` (as in `.env.example`) means "not set": the default applies, for every field.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     bot_token: SecretStr | None = None
     telegram_api_url: str = TELEGRAM_API_DEFAULT
     bot_username: str | None = None
     database_url: str = "sqlite+aiosqlite:///clientbase.db"
+    sandbox_database_url: str = SANDBOX_DATABASE_DEFAULT
     redis_url: str | None = None
     owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     link_secret: SecretStr | None = None
@@ -64,7 +84,7 @@ class Settings(BaseSettings):
 
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_host: str = "0.0.0.0"
+    webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -82,14 +102,19 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("database_url")
+    @field_validator("bot_token")
+    @classmethod
+    def _token_format(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not BOT_TOKEN_FORMAT.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "not a token from @BotFather (digits, a colon, 35 letters, digits, - or _)"
+            )
+        return value
+
+    @field_validator("database_url", "sandbox_database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        if value.startswith(("postgres://", "postgresql://")):
-            return "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError("use sqlite+aiosqlite:///file.db or postgresql+asyncpg://user@host/db")
-        return value
+        return async_database_url(value)
 
     @field_validator("telegram_api_url", "webhook_url")
     @classmethod
@@ -126,6 +151,19 @@ class Settings(BaseSettings):
         secret = self.link_secret.get_secret_value() if self.link_secret else ""
         if self.bot_token is not None and len(secret) < 16:
             raise ValueError("LINK_SECRET: set at least 16 random characters to sign QR links")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_secret(self) -> Settings:
+        """Without it anyone who finds the URL can post updates as any user (the owner too)."""
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if self.webhook_url and len(secret) < WEBHOOK_SECRET_MIN:
+            raise ValueError(
+                f"WEBHOOK_SECRET: set at least {WEBHOOK_SECRET_MIN} random characters for "
+                "webhook mode (e.g. `openssl rand -hex 24`)"
+            )
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("WEBHOOK_SECRET: only letters, digits, - and _ (Telegram's rule)")
         return self
 
     @cached_property

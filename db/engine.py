@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    """WAL lets readers work beside a writer; the busy timeout makes writers wait, not fail."""
+    """WAL lets readers work beside a writer; the busy timeout makes writers wait, not fail.
+
+    `secure_delete` overwrites deleted rows with zeros, so a customer's erased phone does not
+    linger in free pages of the file.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -30,9 +42,43 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "do_connect", _private_file(url))
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+def _private_file(url: str) -> Any:
+    """Before SQLite first opens the file, create it readable by this user only (0600).
+
+    SQLite gives its -wal and -shm files the database file's mode, so they follow. An existing
+    file keeps the mode its owner chose.
+    """
+    database = make_url(url).database or ""
+    private = database not in ("", ":memory:") and not database.startswith("file:")
+
+    def create(*_args: Any) -> None:
+        if private and not os.path.exists(database):
+            try:
+                os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:  # another connection made it first
+                pass
+            except OSError:  # e.g. no such folder: SQLite's own error says it better
+                pass
+
+    return create
+
+
+async def checkpoint_after_erasure(session: AsyncSession) -> None:
+    """After personal data was deleted and committed: move the WAL into the file and empty it.
+
+    Until a checkpoint, the deleted rows' old pages stay readable in the -wal file. A no-op on
+    PostgreSQL, whose files the shop does not copy around.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    await session.commit()
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker:

@@ -12,7 +12,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reports import funnel_text
+from bot.cli.reports import funnel_text
 from bot.services import sources
 from bot.services.funnel import funnel_report
 from bot.services.printables import printables
@@ -39,7 +39,7 @@ class QrCb(CallbackData, prefix="qr"):
 
 def _choices(step: State, names: list[str], extra: list[tuple[str, int]]) -> InlineKeyboardMarkup:
     buttons = [(name, index) for index, name in enumerate(names)] + extra
-    step_name = step.state.split(":")[-1]
+    step_name = (step.state or "").split(":")[-1]
     rows = [
         [
             InlineKeyboardButton(text=text[:60], callback_data=QrCb(step=step_name, index=i).pack())

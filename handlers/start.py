@@ -60,6 +60,7 @@ async def _scanned_card(
     if member.telegram_id == message.from_user.id:
         profile = await active_profile(session, member.telegram_id)
         if profile is not None:
+            assert message.bot is not None  # aiogram sets it on every update it feeds
             await send_card(message, message.bot, profile, session, texts, settings)
         return True
     return False  # someone else's card: nothing of it is shown
@@ -107,6 +108,7 @@ async def cmd_start(
     )
     if entry.status is EntryStatus.ACTIVE:
         if receipt is not None:
+            assert message.bot is not None
             await claim_receipt(message.bot, form.user.id, receipt, session, texts, settings)
             return
         await message.answer(

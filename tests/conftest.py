@@ -127,3 +127,24 @@ async def engine(backend: Backend) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker:
     return create_session_factory(engine)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which engines this run covers, first thing in the output (CI must show PG and Redis)."""
+    return [
+        "engines: sqlite"
+        + (", postgresql (TEST_DATABASE_URL)" if PG_URL else "; postgresql skipped (no URL)")
+        + (", redis (REDIS_URL)" if REDIS_URL else "; redis skipped (no URL)")
+    ]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Skips counted per reason in one line each, instead of a line per skipped test."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in sorted(reasons.items()):
+        terminalreporter.write_line(f"skipped {count}: {reason}")

@@ -3,7 +3,8 @@
 `clientbase` without BOT_TOKEN lands here. A person types as a customer (or as the owner) and
 sees the bot's replies as Telegram would show them, with numbered buttons to press. Nothing
 leaves the computer: the fake Bot API server (`bot.sandbox.fake_telegram`) listens on
-127.0.0.1, and the data goes to its own SQLite file unless DATABASE_URL names another base.
+127.0.0.1, and the data goes to the sandbox's own database (./clientbase-sandbox.db, or
+SANDBOX_DATABASE_URL, or `clientbase sandbox --database-url`), never to the shop's DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from bot.logs import setup_logging
+from bot.logs import KeyValueFormatter, setup_logging
 from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, async_database_url
 
 if TYPE_CHECKING:  # aiogram takes seconds to import: run_sandbox says "starting" first
     from bot.app import App
@@ -37,8 +38,8 @@ if TYPE_CHECKING:  # aiogram takes seconds to import: run_sandbox says "starting
 __all__ = ["render_html", "run_sandbox", "sandbox_settings"]
 
 SANDBOX_TOKEN = "123456:SANDBOX"
-SANDBOX_DATABASE = "clientbase-sandbox.db"
 FILES_DIR = "sandbox-files"
+LOG_FILE = "sandbox.log"  # in FILES_DIR: warnings must not land in the middle of the chat
 OWNER_ID, OWNER_NAME = 1, "Owner"
 CUSTOMER_ID, CUSTOMER_NAME = 1001, "Анна"
 NEW_USER_IDS = range(2000, 10_000_000)  # ids of people added with /as NAME
@@ -65,19 +66,18 @@ Handler = Callable[[Any, dict[str, Any]], Awaitable[Any]]
 # --------------------------------------------------------------------------- settings
 
 
-def sandbox_settings(settings: Settings, api_url: str) -> Settings:
+def sandbox_settings(settings: Settings, api_url: str, database_url: str | None = None) -> Settings:
     """The user's settings with the sandbox's token, fake server, database and owner.
 
-    The data goes to its own file unless DATABASE_URL was set to something else than the
-    default, so that the real bot started later does not find test customers in the shop's
-    base (a `.env` copied from `.env.example` names the default, which counts as not set).
-    Forms stay in the database: Redis only matters for several processes.
+    The data goes to the sandbox's own database (`database_url`, else SANDBOX_DATABASE_URL,
+    else ./clientbase-sandbox.db), never to DATABASE_URL: demo customers must not appear in the
+    shop's base. Forms stay in the database: Redis only matters for several processes.
     """
-    default_url = Settings.model_fields["database_url"].default
-    explicit = "database_url" in settings.model_fields_set
-    database_url = settings.database_url
-    if not explicit or database_url == default_url:
-        database_url = f"sqlite+aiosqlite:///{SANDBOX_DATABASE}"
+    if database_url is not None:
+        try:
+            database_url = async_database_url(database_url)
+        except ValueError as error:
+            raise SettingsError(f"--database-url: {error}") from None
     owners = list(settings.owner_ids)
     if OWNER_ID not in owners:
         owners.append(OWNER_ID)
@@ -85,7 +85,7 @@ def sandbox_settings(settings: Settings, api_url: str) -> Settings:
         update={
             "bot_token": SecretStr(SANDBOX_TOKEN),
             "telegram_api_url": api_url,
-            "database_url": database_url,
+            "database_url": database_url or settings.sandbox_database_url,
             "redis_url": None,
             "webhook_url": None,
             "owner_ids": owners,
@@ -237,6 +237,7 @@ class _Console:
     ansi: bool
     demo_payload: str
     busy: _BusyCounter
+    has_account: Callable[[int], Awaitable[bool]] | None = None
 
     def __post_init__(self) -> None:
         self.database = _describe_database(self.settings.database_url)
@@ -391,12 +392,13 @@ class _Console:
         return f"{line} saved to {path}"
 
     def _save(self, message: SentMessage, kind: str) -> Path:
+        """Under the name the bot gave the file (e.g. `…_a4.pdf`), so a poster says its size."""
         assert message.file_bytes is not None
         folder = Path(FILES_DIR)
         folder.mkdir(exist_ok=True)
         given = Path(message.file_name or "").name
         suffix = Path(given).suffix or _file_extension(message.file_bytes, kind)
-        stem = Path(given).stem if given and kind == "document" else kind
+        stem = Path(given).stem if given else kind
         path = folder / f"{message.chat_id}-{message.message_id}-{stem}{suffix}"
         path.write_bytes(message.file_bytes)
         return path
@@ -422,26 +424,26 @@ class _Console:
 
     # ---------------------------------------------------------------- input
 
-    def handle(self, line: str) -> bool:
-        """Act on one typed line; False means quit."""
+    async def handle(self, line: str) -> bool:
+        """Act on one typed line; False means quit. `/help` and the like go to the bot."""
         text = line.strip()
         if not text:
             return True
-        if re.fullmatch(r"[0-9]{1,3}", text) and self._press(int(text)):
+        if re.fullmatch(r"[0-9]{1,3}", text) and self._number(int(text)):
             return True
         command, _, argument = text.partition(" ")
         argument = argument.strip()
         match command.lower():
             case "/quit" | "/exit":
                 return False
-            case "/help":
+            case "/sandbox":
                 self.out(self.help_text())
             case "/open":
                 self.fake.send_start(self.current, argument or self.demo_payload)
             case "/contact":
                 self._share_contact(argument or None)
             case "/as":
-                self._switch(argument)
+                await self._switch(argument)
             case "/lang":
                 self._language(argument)
             case "/users":
@@ -469,10 +471,32 @@ class _Console:
                 return message
         return None
 
-    def _press(self, number: int) -> bool:
+    def _number(self, number: int) -> bool:
+        """A typed number presses a button; True if it was taken (pressed or refused).
+
+        A number beyond the buttons of the bot's latest message is refused with a hint, since
+        the person meant a button; when the bot's latest message has no buttons (it asked for
+        an amount, say), the number is an answer and goes to the bot as text.
+        """
         message = self._keyboard()
-        if message is None or not 1 <= number <= len(message.buttons()):
+        if message is None:
             return False
+        count = len(message.buttons())
+        if 1 <= number <= count:
+            self._press(message, number)
+            return True
+        latest = self.fake.messages_to(self.current.id)
+        if latest and latest[-1] is message:
+            self.out(
+                self._dim(
+                    f"{INDENT}↳ there is no button {number} here (1–{count}); "
+                    f"/say {number} sends it as text"
+                )
+            )
+            return True
+        return False
+
+    def _press(self, message: SentMessage, number: int) -> None:
         button = message.buttons()[number - 1]
         label = button.get("text", "")
         if button.get("request_contact"):
@@ -486,31 +510,35 @@ class _Console:
         elif "inline_keyboard" in (message.reply_markup or {}):
             if "callback_data" not in button:
                 self.out(self._dim(f"{INDENT}↳ {label}: this button does nothing here"))
-                return True
+                return
             self.out(self._dim(f"{INDENT}↳ {label}"))
             update = self.fake.press(self.current, message, button["callback_data"])
             self._query_users[update["callback_query"]["id"]] = self.current.id
         else:
             self.out(self._dim(f"{INDENT}↳ {label}"))
             self.fake.send_text(self.current, label)
-        return True
 
     def _share_contact(self, phone: str | None) -> None:
         shown = phone or _phone_of(self.current)
         self.out(self._dim(f"{INDENT}↳ 📱 shared the contact {self.current.first_name}, {shown}"))
         self.fake.share_contact(self.current, phone or re.sub(r"\D", "", shown))
 
-    def _switch(self, name: str) -> None:
+    async def _switch(self, name: str) -> None:
+        """Become someone; "new" only when the sandbox's base has never seen them (a person
+        from an earlier run comes back with the same id and their account)."""
         if not name:
             self.out(self._users_text())
             return
         user = self.users.get(name.casefold())
+        hint = ""
         if user is None:
             user = FakeUser(id=self._new_id(name), first_name=name, language_code="ru")
             self._add_user(user)
-            hint = " (new; /open to scan the demo QR code)"
-        else:
-            hint = ""
+            known = self.has_account is not None and await self.has_account(user.id)
+            if not known:
+                hint = " (new; /open to scan the demo QR code)"
+            else:
+                hint = " (back: this account is in the sandbox's base)"
         self.current = user
         self.out(self._dim(f"You are now {user.first_name}, id {user.id}{hint}."))
 
@@ -544,10 +572,10 @@ class _Console:
                 "  /as NAME          act as another person (new on first use); /as owner",
                 "  /lang ru|en       your Telegram language",
                 "  /users            who is who",
-                "  /say TEXT         send TEXT as is, e.g. /say /help or /say 1",
-                "  /help             this list",
+                "  /say TEXT         send TEXT as is, e.g. /say 1",
+                "  /sandbox          this list",
                 "  /quit             exit (or Ctrl-D, Ctrl-C)",
-                "Anything else goes to the bot as your message: /start, /balance, a name, ...",
+                "Anything else goes to the bot as your message: /start, /help, /balance, a name…",
             ]
         )
 
@@ -561,12 +589,7 @@ class _Console:
                 "No BOT_TOKEN is set, so this is NOT real Telegram: the bot talks to a fake",
                 f"Telegram server on this computer ({self.fake.url}). Nobody else sees it.",
                 f"Data: {self.database}",
-                "      "
-                + (
-                    "(the sandbox's own file, apart from the shop's base; delete it to start over)"
-                    if self.settings.database_url.endswith(f"///{SANDBOX_DATABASE}")
-                    else "(from DATABASE_URL)"
-                ),
+                "      (the sandbox's own base, apart from the shop's; delete it to start over)",
                 "Real bot: BOT_TOKEN=... LINK_SECRET=... clientbase   (see README)",
                 rule,
                 f"You are {self.current.first_name}, a customer (id {self.current.id}). "
@@ -606,22 +629,45 @@ async def _demo_payload(app: App) -> str:
 
 
 @contextlib.contextmanager
-def _quiet_logging() -> Iterator[None]:
-    """WARNING and above only, so the chat stays readable; the caller's setup comes back."""
+def quiet_logging(interactive: bool) -> Iterator[None]:
+    """WARNING and above only; in a terminal into a file, so the chat stays readable.
+
+    Piped (a script, a test), stderr is apart from the transcript and keeps the lines.
+    The caller's logging setup comes back afterwards.
+    """
     root, events = logging.getLogger(), logging.getLogger("aiogram.event")
     handlers, level, events_level = root.handlers[:], root.level, events.level
     setup_logging("WARNING")
+    file_handler: logging.Handler | None = None
+    if interactive:
+        Path(FILES_DIR).mkdir(exist_ok=True)
+        file_handler = logging.FileHandler(Path(FILES_DIR) / LOG_FILE, encoding="utf-8")
+        file_handler.setFormatter(KeyValueFormatter())
+        root.handlers[:] = [file_handler]
     try:
         yield
     finally:
+        if file_handler is not None:
+            file_handler.close()
         root.handlers[:] = handlers
         root.setLevel(level)
         events.setLevel(events_level)
 
 
+async def _account_check(app: App) -> Callable[[int], Awaitable[bool]]:
+    from db.repositories import customers
+
+    async def has_account(telegram_id: int) -> bool:
+        async with app.sessions() as session:
+            return await customers.by_telegram_id(session, telegram_id) is not None
+
+    return has_account
+
+
 async def run_sandbox(
     settings: Settings,
     *,
+    database_url: str | None = None,
     lines: AsyncIterator[str] | None = None,
     write: Callable[[str], None] = print,
 ) -> None:
@@ -634,21 +680,19 @@ async def run_sandbox(
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.app import create_app
+    from bot.startup import database_error
 
     interactive = lines is None and write is print and sys.stdin.isatty() and sys.stdout.isatty()
     ansi = write is print and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    with _quiet_logging():
+    with quiet_logging(interactive):
         async with FakeTelegram(
             token=SANDBOX_TOKEN, bot_username="clientbase_sandbox_bot", bot_first_name="Sandbox"
         ) as fake:
-            config = sandbox_settings(settings, fake.url)
+            config = sandbox_settings(settings, fake.url, database_url)
             try:
                 app = await create_app(config, fsm_prefix="sandbox")
             except (OSError, SQLAlchemyError) as error:  # a database that cannot be opened
-                reason = str(error).splitlines()[0] if str(error) else repr(error)
-                database = _describe_database(config.database_url)
-                write(f"clientbase sandbox: cannot open the database {database}: {reason}")
-                raise SystemExit(1) from None
+                raise database_error(config.database_url, error, "SANDBOX_DATABASE_URL") from None
             busy = _BusyCounter()
             app.dispatcher.update.outer_middleware(busy)
             polling = asyncio.create_task(
@@ -658,7 +702,14 @@ async def run_sandbox(
             )
             try:
                 console = _Console(
-                    fake, config, write, interactive, ansi, await _demo_payload(app), busy
+                    fake,
+                    config,
+                    write,
+                    interactive,
+                    ansi,
+                    await _demo_payload(app),
+                    busy,
+                    await _account_check(app),
                 )
                 console.out(console.banner())
                 await _chat(console, lines)
@@ -684,7 +735,7 @@ async def _chat(console: _Console, lines: AsyncIterator[str] | None) -> None:
                 reason = "end of input"
                 break
             console.input_taken(line)
-            if not console.handle(line):
+            if not await console.handle(line):
                 break
         await console.settle()
     except asyncio.CancelledError:  # Ctrl-C: asyncio.run cancels us; clean up and go on

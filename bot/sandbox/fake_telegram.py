@@ -254,7 +254,7 @@ class FakeTelegram:
     def __init__(
         self,
         *,
-        token: str = "123456:TEST",
+        token: str = "123456:TEST-fake-telegram-token-0123456789",
         bot_id: int = 123456,
         bot_username: str = "clientbase_test_bot",
         bot_first_name: str = "Clientbase",

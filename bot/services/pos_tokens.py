@@ -74,4 +74,4 @@ async def revoke_store_tokens(
         .values(revoked_at=now or utcnow())
     )
     await session.commit()
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE's CursorResult

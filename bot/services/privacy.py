@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.engine import checkpoint_after_erasure
 from db.models import Customer
 from db.repositories import customers as customer_repo
 from db.repositories import events
@@ -23,4 +24,5 @@ async def forget(session: AsyncSession, telegram_id: int) -> bool:
     await session.execute(delete(Customer).where(Customer.id == customer.id))
     await events.add_funnel_event(session, "consent_withdrawn", source_id)
     await session.commit()
+    await checkpoint_after_erasure(session)
     return True

@@ -141,7 +141,7 @@ async def claim(
         )
         .values(claimed_by=customer_id, claimed_at=now)
     )
-    if not won.rowcount:
+    if not won.rowcount:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
         await session.rollback()
         raise ReceiptRefusedError(Refusal.CLAIMED)
     try:
@@ -183,4 +183,4 @@ async def void(
         .values(voided_at=now or utcnow())
     )
     await session.commit()
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's CursorResult

@@ -38,7 +38,7 @@ class Signup(StatesGroup):
 
 
 STEP_STATES: dict[Step, State] = {step: getattr(Signup, step.value) for step in Step}
-STATE_STEPS: dict[str, Step] = {state.state: step for step, state in STEP_STATES.items()}
+STATE_STEPS: dict[str, Step] = {str(state.state): step for step, state in STEP_STATES.items()}
 
 
 def consent_text(texts: Texts, settings: Settings) -> str:
@@ -137,7 +137,7 @@ class FormChat:
 
     async def accept(self, step: Step, **answer: object) -> None:
         """Keep the answer and move on to the next question (or the advertising opt-in)."""
-        await self.state.update_data(**answer)
+        await self.state.update_data(answer)
         following = next_step(step)
         if following is None:
             await self.ask_advertising()

@@ -166,3 +166,23 @@ class Texts:
         else:
             form = many
         return f"{amount} {form}"
+
+
+@dataclass(frozen=True)
+class ShellTexts:
+    """What `clientbase` prints in the owner's terminal, in the shop's DEFAULT_LANGUAGE.
+
+    Setting errors stay in English: they name settings and may come before the language is known.
+    """
+
+    database_ready: str
+    wrote: str
+    source_on: str
+    source_off: str
+    no_source: str
+    not_an_amount: str
+    tokens_revoked: str
+    token_keep_secret: str
+    no_member: str
+    only_points: str
+    adjusted: str

@@ -1,6 +1,6 @@
 """English, for customers whose Telegram speaks English."""
 
-from bot.texts.catalog import Texts
+from bot.texts.catalog import ShellTexts, Texts
 
 EN = Texts(
     language="en",
@@ -205,4 +205,18 @@ EN = Texts(
         "Telegram account (customer #{claimant}) tries to use it. Not merged automatically: "
         "please check."
     ),
+)
+
+EN_SHELL = ShellTexts(
+    database_ready="The database schema is up to date: {database}",
+    wrote="  wrote {path}",
+    source_on="on ",
+    source_off="off",
+    no_source="no source {id}",
+    not_an_amount="not an amount in roubles: {text!r} (e.g. 1250 or 1250.50)",
+    tokens_revoked="revoked {count} token(s) of {store!r}",
+    token_keep_secret="  keep it secret: it records purchases for this store. Shown once.",
+    no_member="no member with card or phone {customer!r}",
+    only_points="the member has only {points}",
+    adjusted="{name} {phone}: {points:+d}, balance {balance}",
 )

@@ -1,6 +1,6 @@
 """Russian: the default language of the bot."""
 
-from bot.texts.catalog import Texts
+from bot.texts.catalog import ShellTexts, Texts
 
 RU = Texts(
     language="ru",
@@ -204,4 +204,18 @@ RU = Texts(
         "указать другой аккаунт Telegram (клиент №{claimant}). Автоматически не объединяем — "
         "проверьте, пожалуйста."
     ),
+)
+
+RU_SHELL = ShellTexts(
+    database_ready="Схема базы данных актуальна: {database}",
+    wrote="  записан файл {path}",
+    source_on="вкл ",
+    source_off="выкл",
+    no_source="Источника №{id} нет",
+    not_an_amount="Это не сумма в рублях: {text!r} (например, 1250 или 1250.50)",
+    tokens_revoked="Отозвано токенов магазина {store!r}: {count}",
+    token_keep_secret="  Храните его в секрете: он записывает покупки этого магазина. Показан один раз.",
+    no_member="Клиента с картой или телефоном {customer!r} нет",
+    only_points="У клиента только {points}",
+    adjusted="{name} {phone}: {points:+d}, баланс {balance}",
 )

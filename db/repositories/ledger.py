@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,10 +24,10 @@ async def lock_customer(session: AsyncSession, customer_id: int) -> bool:
         .where(Customer.id == customer_id)
         .values(ledger_version=Customer.ledger_version + 1)
     )
-    return bool(result.rowcount)
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's CursorResult
 
 
-def _lots_of(customer_id: int) -> Select[tuple[LedgerEntry]]:
+def _lots_of(customer_id: int) -> Select[LedgerEntry]:
     return (
         select(LedgerEntry)
         .where(LedgerEntry.customer_id == customer_id, LedgerEntry.remaining > 0)
@@ -57,7 +58,7 @@ async def live_lots(
     A member who buys often and rarely spends holds a lot per purchase: reading all of them on
     every sale would make each sale slower than the last.
     """
-    order = [LedgerEntry.created_at, LedgerEntry.id]
+    order: list[Any] = [LedgerEntry.created_at, LedgerEntry.id]  # columns, then maybe a CASE
     if first is not None:
         order.insert(0, case((LedgerEntry.id == first, 0), else_=1))
     query = _lots_of(customer_id).where(_live(now)).order_by(*order)

@@ -85,7 +85,7 @@ class RunningBot:
 
 def make_settings(backend: Backend, api_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "bot_token": "123456:TEST",
+        "bot_token": "123456:TEST-fake-telegram-token-0123456789",
         "telegram_api_url": api_url,
         "database_url": backend.database_url,
         "redis_url": backend.redis_url,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
+import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from db.models import Consent, Customer, FunnelEvent, LedgerEntry
 from tests.e2e.conftest import RunningBot
@@ -34,3 +39,27 @@ async def test_withdrawal_deletes_everything_and_the_way_back_is_open(running: R
 
     again = await bot.start_bot(anna)
     assert "152-ФЗ" in again.text
+
+
+async def test_an_erased_phone_is_not_left_in_the_sqlite_files(running: RunningBot) -> None:
+    """The database file is private (0600), and deleted rows do not linger in it or its WAL."""
+    bot, anna = running, running.new_user()
+    if not bot.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's own files")
+    database = Path(make_url(bot.settings.database_url).database or "")
+    digits = f"916{anna.id:07d}".encode()
+    await sign_up(bot, anna)
+    files = [database, Path(f"{database}-wal")]
+    assert any(digits in path.read_bytes() for path in files if path.exists())
+    for path in [*files, Path(f"{database}-shm")]:
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+    profile = await bot.say(anna, "/profile")
+    ask = await bot.press(anna, profile, "🗑 Отозвать согласие и удалить данные")
+    done = await bot.press(anna, ask, "Да, удалить")
+    assert done.text.startswith("Согласие отозвано")
+    await bot.quiet()
+    for path in files:
+        if path.exists():
+            assert digits not in path.read_bytes(), path

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _settings(database: Path) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        database_url=f"sqlite+aiosqlite:///{database}",
+        sandbox_database_url=f"sqlite+aiosqlite:///{database}",
         link_secret=None,
         bot_token=None,
     )
@@ -101,7 +101,7 @@ async def test_signup_in_the_sandbox_chat(tmp_path: Path, monkeypatch: pytest.Mo
     assert "На вашем счёте 100 баллов." in text
     assert "<b>" not in text and "<i>" not in text and "\033[" not in text
     assert "Sandbox stopped" in text and "unread" not in text
-    assert not (tmp_path / "clientbase-sandbox.db").exists()  # DATABASE_URL was set
+    assert not (tmp_path / "clientbase-sandbox.db").exists()  # SANDBOX_DATABASE_URL was set
 
     engine = create_engine(f"sqlite+aiosqlite:///{database}")
     try:
@@ -149,20 +149,29 @@ async def test_other_users_languages_and_owner_alerts(
     assert "Sandbox stopped (end of input)" in text
 
 
-async def test_numbers_without_such_a_button_are_text(
+async def test_numbers_beyond_the_buttons_are_refused_and_help_is_the_bots(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     out = Transcript()
-    steps = [lambda: "/open", lambda: "7", lambda: "/say 1", lambda: "/help", lambda: "/quit"]
+    steps = [
+        lambda: "/open",
+        lambda: "7",
+        lambda: "/say 1",
+        lambda: "/help",
+        lambda: "/sandbox",
+        lambda: "/quit",
+    ]
     await asyncio.wait_for(
         run_sandbox(_settings(tmp_path / "s.db"), lines=_play(steps), write=out.write), 60
     )
     answers = out.text.split("Анна> ")
-    assert "7\n🤖 Выберите вариант кнопкой" in answers[2], answers[2]
+    assert "there is no button 7 here (1–2); /say 7 sends it as text" in answers[2], answers[2]
+    assert "🤖" not in answers[2]  # nothing went to the bot
     assert "1\n🤖 Выберите вариант кнопкой" in answers[3], answers[3]
-    assert "↳" not in answers[2] and "↳" not in answers[3]  # nothing was pressed
-    assert "/contact [phone]" in answers[4]
+    assert "↳" not in answers[3]  # nothing was pressed
+    assert "🤖" in answers[4] and "/contact [phone]" not in answers[4]  # the bot's own help
+    assert "/contact [phone]" in answers[5] and "/sandbox" in answers[5]
 
 
 def test_terminal_rendering_of_telegram_html() -> None:
@@ -181,18 +190,20 @@ def test_sandbox_settings_keep_the_shops_base_apart() -> None:
     assert plain.database_url == "sqlite+aiosqlite:///clientbase-sandbox.db"
     assert plain.owner_ids == [42, 1] and plain.telegram_api_url == url
     assert plain.bot_token is not None and plain.bot_token.get_secret_value() == "123456:SANDBOX"
-    # `.env` copied from `.env.example` names the shop's default base: not the sandbox's.
-    copied = Settings(_env_file=None, database_url="sqlite+aiosqlite:///clientbase.db")  # type: ignore[call-arg]
-    assert sandbox_settings(copied, url).database_url.endswith("clientbase-sandbox.db")
-    chosen = Settings(_env_file=None, database_url="sqlite+aiosqlite:///mine.db")  # type: ignore[call-arg]
+    # The shop's DATABASE_URL is never the sandbox's: demo data stays out of the real base.
+    shop = Settings(_env_file=None, database_url="postgresql://shop@db/shop")  # type: ignore[call-arg]
+    assert sandbox_settings(shop, url).database_url == "sqlite+aiosqlite:///clientbase-sandbox.db"
+    chosen = Settings(_env_file=None, sandbox_database_url="sqlite+aiosqlite:///mine.db")  # type: ignore[call-arg]
     assert sandbox_settings(chosen, url).database_url == "sqlite+aiosqlite:///mine.db"
+    given = sandbox_settings(shop, url, "postgresql://me@localhost/demo")
+    assert given.database_url == "postgresql+asyncpg://me@localhost/demo"
 
 
 def _environment(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
     for name in ("BOT_TOKEN", "DATABASE_URL", "REDIS_URL", "WEBHOOK_URL", "LINK_SECRET"):
         env.pop(name, None)
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
+    env["SANDBOX_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["PYTHONWARNINGS"] = "always::ResourceWarning"  # an unclosed session would show
     return env
@@ -272,3 +283,44 @@ def test_files_edits_and_other_chats_are_shown(
     markup = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}, {"text": "B", "url": "u"}]]}
     edited = console._format(message(1001, "sendMessage", "x", reply_markup=markup, edited=True))
     assert edited == "🤖 (edited) x\n   [1] A   [2] B (u)"
+    poster = console._format(
+        message(1001, "sendMediaGroup", None, file_bytes=b"%PDF-1.4", file_name="tverskaya_a6.pdf")
+    )
+    assert poster.endswith("saved to sandbox-files/1001-1-tverskaya_a6.pdf")
+
+
+async def test_as_knows_people_from_an_earlier_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = Transcript()
+    steps = [lambda: "/as Борис", *_signup(first, "Борис"), lambda: "/quit"]
+    await asyncio.wait_for(
+        run_sandbox(_settings(tmp_path / "s.db"), lines=_play(steps), write=first.write), 60
+    )
+    assert "You are now Борис" in first.text and "(new;" in first.text
+    again = Transcript()
+    steps = [lambda: "/as Борис", lambda: "/as Кира", lambda: "/quit"]
+    await asyncio.wait_for(
+        run_sandbox(_settings(tmp_path / "s.db"), lines=_play(steps), write=again.write), 60
+    )
+    assert re.search(r"You are now Борис, id \d+ \(back:", again.text), again.text
+    assert re.search(r"You are now Кира, id \d+ \(new;", again.text), again.text
+
+
+def test_warnings_in_a_terminal_go_to_a_file_not_into_the_chat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from bot.sandbox.console import quiet_logging
+
+    monkeypatch.chdir(tmp_path)
+    with quiet_logging(interactive=True):
+        logging.getLogger("aiogram.dispatcher").warning("Sleep for 1.0 seconds and try again")
+    captured = capsys.readouterr()
+    assert "try again" not in captured.out + captured.err
+    assert "try again" in (tmp_path / "sandbox-files" / "sandbox.log").read_text()
+    with quiet_logging(interactive=False):  # piped: stderr is apart from the transcript
+        logging.getLogger("aiogram.dispatcher").warning("piped")
+    assert "piped" in capsys.readouterr().err

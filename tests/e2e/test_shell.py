@@ -16,7 +16,7 @@ from db.models import Customer, LedgerEntry
 from tests.qr_reading import decode_pdf, decode_png, render_pdf
 
 
-def _clientbase(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _clientbase(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "REDIS_URL"}}
     env |= {
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'shop.db'}",
@@ -24,6 +24,7 @@ def _clientbase(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "LINK_SECRET": "shell-test-secret-0123456789",
         "SHOP_NAME": "Кофейня «Зерно»",
     }
+    env |= extra
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
@@ -58,10 +59,12 @@ def test_qr_writes_scannable_files_offline_and_stats_list_the_sources(tmp_path: 
     listing = _clientbase(tmp_path, "sources", "--disable", "2")
     assert listing.returncode == 0, listing.stderr
     assert [line.split("\t")[:3] for line in listing.stdout.splitlines()] == [
-        ["1", "on ", "Тверская, 1 / Касса / Мария"],
-        ["2", "off", "Тверская, 1 / Касса / Олег"],
-        ["3", "on ", "Тверская, 1 / Касса"],
+        ["1", "вкл ", "Тверская, 1 / Касса / Мария"],
+        ["2", "выкл", "Тверская, 1 / Касса / Олег"],
+        ["3", "вкл ", "Тверская, 1 / Касса"],
     ]
+    english = _clientbase(tmp_path, "sources", DEFAULT_LANGUAGE="en")
+    assert [line.split("\t")[1] for line in english.stdout.splitlines()] == ["on ", "off", "on "]
 
     stats = _clientbase(tmp_path, "stats", "sources")
     assert stats.returncode == 0, stats.stderr
@@ -73,7 +76,8 @@ def test_pos_tokens_are_issued_and_revoked_from_the_shell(tmp_path: Path) -> Non
     assert issued.returncode == 0, issued.stderr
     assert issued.stdout.startswith("cbp_")
     revoked = _clientbase(tmp_path, "pos-token", "--store", "Тверская, 1", "--revoke")
-    assert revoked.returncode == 0 and "revoked 1 token(s)" in revoked.stdout
+    assert revoked.returncode == 0
+    assert "Отозвано токенов магазина 'Тверская, 1': 1" in revoked.stdout
 
 
 def test_an_owner_corrects_points_by_hand(tmp_path: Path) -> None:
@@ -109,9 +113,35 @@ def test_an_owner_corrects_points_by_hand(tmp_path: Path) -> None:
         "Ольга",
     )
     assert added.returncode == 0, added.stderr
-    assert "Анна +7 *** ***-45-67: +70, balance 70" in added.stdout
+    assert "Анна +7 *** ***-45-67: +70, баланс 70" in added.stdout
     too_much = _clientbase(
         tmp_path, "adjust", "--customer", "+79161234567", "--points", "-100", "--reason", "x"
     )
-    assert too_much.returncode == 1 and "only 70 points" in too_much.stdout
+    assert too_much.returncode == 1 and "У клиента только 70 баллов" in too_much.stdout
     assert asyncio.run(entries()) == [(70, "чек не пробился", "shell:Ольга")]
+
+
+def test_migrate_names_the_database_in_the_shops_language(tmp_path: Path) -> None:
+    russian = _clientbase(tmp_path, "migrate")
+    assert russian.returncode == 0, russian.stderr
+    assert russian.stdout.strip() == f"Схема базы данных актуальна: SQLite {tmp_path / 'shop.db'}"
+    english = _clientbase(
+        tmp_path,
+        "migrate",
+        DEFAULT_LANGUAGE="en",
+        DATABASE_URL="postgresql://shop:s3cret-pw@127.0.0.1:1/shopdb",
+    )
+    assert "s3cret-pw" not in english.stdout + english.stderr
+    assert english.stderr.strip().startswith(
+        "clientbase: DATABASE_URL: cannot open PostgreSQL shop@127.0.0.1:1/shopdb"
+    )
+
+
+def test_codes_are_not_signed_with_the_sandbox_key(tmp_path: Path) -> None:
+    """Without LINK_SECRET a printed code would count as "unknown" once the secret is set."""
+    for args in (("qr", "--store", "Тверская, 1"), ("receipt", "--amount", "100")):
+        result = _clientbase(tmp_path, *args, LINK_SECRET="")
+        assert result.returncode == 2, result.stdout + result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("clientbase: LINK_SECRET: ")
+    assert not (tmp_path / "qr").exists() and not (tmp_path / "shop.db").exists()

@@ -26,7 +26,7 @@ async def test_signup_starts_over_a_webhook(backend: Backend) -> None:
             backend,
             fake.url,
             webhook_url=f"http://127.0.0.1:{port}/tg/hook",
-            webhook_secret="webhook-secret-123",
+            webhook_secret="webhook-secret-0123456789abcdef-0123456789",
             webhook_host="127.0.0.1",
             webhook_port=port,
         )
@@ -40,7 +40,7 @@ async def test_signup_starts_over_a_webhook(backend: Backend) -> None:
                 await asyncio.sleep(0.05)
             hook = next(params for method, params in fake.calls if method == "setWebhook")
             assert hook["url"] == settings.webhook_url
-            assert hook["secret_token"] == "webhook-secret-123"
+            assert hook["secret_token"] == "webhook-secret-0123456789abcdef-0123456789"
             user = FakeUser(id=4242, first_name="Анна")
             fake.send_start(user)
             consent = await fake.next_message(user.id)

@@ -1,4 +1,7 @@
-"""The owner's shell commands: QR codes and posters in bulk, sources, the funnel."""
+"""The owner's shell commands: QR codes and posters in bulk, sources, the funnel, tokens.
+
+Output follows DEFAULT_LANGUAGE; a set-up mistake is a SettingsError (one line, exit 2).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,39 @@ from pathlib import Path
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError
 
+from bot.cli.reports import funnel_table
 from bot.domain.money import parse_amount
 from bot.render import posters, qr
-from bot.reports import funnel_text
 from bot.services import ledger, members, pos_tokens, receipts, sources
 from bot.services.funnel import funnel_report
 from bot.services.printables import PrintFile, printables
 from bot.services.sources import deep_link
 from bot.settings import Settings, SettingsError
-from bot.texts import texts_for
-from db import migrate
+from bot.startup import describe_database, wait_for_database
+from bot.texts import shell_texts_for, texts_for
+from db import migrate as schema
 from db.engine import create_engine, create_session_factory
+
+
+def _require_link_secret(settings: Settings) -> None:
+    """Codes signed with the sandbox's key would count as "unknown" once LINK_SECRET is set."""
+    if settings.link_secret is None:
+        raise SettingsError(
+            "LINK_SECRET: set at least 16 random characters before printing codes "
+            "(e.g. `openssl rand -hex 24`)"
+        )
+
+
+async def migrate(settings: Settings) -> None:
+    """`clientbase migrate`: says which database it brought up to date (never the password)."""
+    engine = create_engine(settings.database_url)
+    try:
+        await wait_for_database(engine, attempts=1)
+        await schema.upgrade(engine)
+    finally:
+        await engine.dispose()
+    shell = shell_texts_for(settings.default_language)
+    print(shell.database_ready.format(database=describe_database(settings.database_url)))
 
 
 async def _bot_username(settings: Settings) -> str:
@@ -39,14 +64,19 @@ async def _bot_username(settings: Settings) -> str:
 
 
 class _Database:
-    """The shop's database, migrated, for one shell command."""
+    """The shop's database, migrated, for one shell command; one line if it does not open."""
 
     def __init__(self, settings: Settings) -> None:
         self._engine = create_engine(settings.database_url)
         self.sessions = create_session_factory(self._engine)
 
     async def __aenter__(self) -> _Database:
-        await migrate.upgrade(self._engine)
+        try:
+            await wait_for_database(self._engine, attempts=1)
+            await schema.upgrade(self._engine)
+        except BaseException:
+            await self._engine.dispose()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -69,8 +99,10 @@ async def make_qr(
     out: Path,
 ) -> list[Path]:
     """Write the QR PNG and the A4/A6 posters for each employee (or none) of a store."""
+    _require_link_secret(settings)
     username = await _bot_username(settings)
     texts = texts_for(settings.default_language)
+    shell = shell_texts_for(settings.default_language)
     written: list[Path] = []
     async with _Database(settings) as db, db.sessions() as session:
         for employee in employees or [""]:
@@ -86,18 +118,19 @@ async def make_qr(
             written += _save(out, [files.qr, *files.posters])
             print(f"{link.id}\t{link.label}\t{files.url}")
     for path in written:
-        print(f"  wrote {path}")
+        print(shell.wrote.format(path=path))
     return written
 
 
 async def list_sources(settings: Settings, enable: int | None, disable: int | None) -> int:
+    shell = shell_texts_for(settings.default_language)
     async with _Database(settings) as db, db.sessions() as session:
         for source_id, enabled in ((enable, True), (disable, False)):
             if source_id is not None and not await sources.set_enabled(session, source_id, enabled):
-                print(f"no source {source_id}")
+                print(shell.no_source.format(id=source_id))
                 return 1
         for link in await sources.list_sources(session, settings.link_key):
-            state = "on " if link.enabled else "off"
+            state = shell.source_on if link.enabled else shell.source_off
             print(f"{link.id}\t{state}\t{link.label}\t{link.payload}")
     return 0
 
@@ -106,7 +139,7 @@ async def print_funnel(settings: Settings) -> None:
     texts = texts_for(settings.default_language)
     async with _Database(settings) as db, db.sessions() as session:
         report = await funnel_report(session, settings.link_key)
-    print(funnel_text(report, texts) if report.rows else texts.sources_empty)
+    print(funnel_table(report, texts) if report.rows else texts.sources_empty)
 
 
 async def make_receipt_qr(
@@ -118,9 +151,11 @@ async def make_receipt_qr(
     out: Path,
 ) -> int:
     """For a till script: prints the link and writes a PNG as wide as the receipt roll."""
+    _require_link_secret(settings)
+    shell = shell_texts_for(settings.default_language)
     amount = parse_amount(amount_text)
     if amount is None:
-        print(f"not an amount in roubles: {amount_text!r} (e.g. 1250 or 1250.50)")
+        print(shell.not_an_amount.format(text=amount_text))
         return 2
     username = await _bot_username(settings)
     texts = texts_for(settings.default_language)
@@ -139,30 +174,33 @@ async def make_receipt_qr(
     png = qr.receipt_qr_png(link, paper_mm=80 if paper_mm == 80 else 58, caption=caption)
     path = _save(out, [PrintFile(f"receipt-{issued.token_id}_{paper_mm}mm.png", png)])[0]
     print(link)
-    print(f"  wrote {path}")
+    print(shell.wrote.format(path=path))
     return 0
 
 
 async def pos_token(settings: Settings, store: str, *, revoke: bool) -> None:
     """A new till token for the store (printed once), or every token of the store revoked."""
+    shell = shell_texts_for(settings.default_language)
     async with _Database(settings) as db, db.sessions() as session:
         if revoke:
             count = await pos_tokens.revoke_store_tokens(session, store)
-            print(f"revoked {count} token(s) of {store!r}")
+            print(shell.tokens_revoked.format(count=count, store=store))
             return
         token = await pos_tokens.issue_token(session, store)
     print(token)
-    print("  keep it secret: it records purchases for this store. Shown once.")
+    print(shell.token_keep_secret)
 
 
 async def adjust_points(
     settings: Settings, customer: str, points: int, reason: str, by: str
 ) -> int:
     """A manual correction, e.g. a purchase the till missed; the ledger keeps reason and author."""
+    texts = texts_for(settings.default_language)
+    shell = shell_texts_for(settings.default_language)
     async with _Database(settings) as db, db.sessions() as session:
         member = await members.find(session, customer)
         if member is None:
-            print(f"no member with card or phone {customer!r}")
+            print(shell.no_member.format(customer=customer))
             return 1
         try:
             balance = await ledger.adjust(
@@ -177,7 +215,11 @@ async def adjust_points(
             print(error)
             return 2
         except ledger.NotEnoughPointsError as error:
-            print(f"the member has only {error.available} points")
+            print(shell.only_points.format(points=texts.points(error.available)))
             return 1
-    print(f"{member.first_name} {member.masked_phone}: {points:+d}, balance {balance}")
+    print(
+        shell.adjusted.format(
+            name=member.first_name, phone=member.masked_phone, points=points, balance=balance
+        )
+    )
     return 0
