@@ -22,6 +22,13 @@ def parse_amount(raw: str) -> int | None:
     return kopecks if 0 < kopecks <= MAX_AMOUNT else None
 
 
+def plain_rub(kopecks: int) -> str:
+    """`125050` → `1250.50`: exact, a dot, two decimals, no grouping (for machines)."""
+    sign = "-" if kopecks < 0 else ""
+    roubles, rest = divmod(abs(kopecks), 100)
+    return f"{sign}{roubles}.{rest:02d}"
+
+
 def format_rub(kopecks: int) -> str:
     """`125050` → `1 250,50 ₽`; whole roubles without the kopecks."""
     roubles, rest = divmod(abs(kopecks), 100)

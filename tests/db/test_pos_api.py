@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain.cards import new_card_code
-from bot.pos_api import build_pos_app, start_pos_api
+from bot.pos.app import build_pos_app, start_pos_api
 from bot.services import ledger, pos_tokens
 from bot.settings import Settings
 from db.models import Customer, LedgerEntry, PosToken, Purchase

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.pos_api import build_pos_app
+from bot.pos.app import build_pos_app
 from bot.services import pos_tokens
 from bot.telegram.notify import TelegramNotifier
 from db.models import Customer

@@ -1,0 +1,264 @@
+"""The routes of the point-of-sale API and the server that runs them beside the bot.
+
+Money on the wire is roubles as a string with two decimals ("1250.50"); points are integers.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any, Protocol
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain.money import plain_rub
+from bot.pos import requests
+from bot.pos.access_log import access_log, current_note
+from bot.pos.auth import bearer_token, store_of, unauthorized
+from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer
+from bot.render import qr
+from bot.services import ledger, members, receipts
+from bot.services.ledger import PurchaseNotFoundError
+from bot.services.sources import deep_link
+from bot.settings import Settings
+
+PREFIX = "/api/v1"
+CHANNEL = "pos"
+ACTOR_MAX_LENGTH = 64  # LedgerEntry.actor, Purchase.actor
+
+log = logging.getLogger("clientbase.pos")
+
+__all__ = ["PREFIX", "Notifier", "build_pos_app", "start_pos_api"]
+
+
+class Notifier(Protocol):
+    """Tells the member about a change made at the till (the bot, in production)."""
+
+    async def purchase(self, result: ledger.PurchaseResult) -> None: ...
+
+    async def refund(self, result: ledger.RefundResult) -> None: ...
+
+
+class _Silent:
+    async def purchase(self, result: ledger.PurchaseResult) -> None:
+        """Nobody to tell: the API runs without a messenger (tests, a till-only setup)."""
+
+    async def refund(self, result: ledger.RefundResult) -> None:
+        """Nobody to tell."""
+
+
+def _actor(store: str) -> str:
+    return f"pos:{store}"[:ACTOR_MAX_LENGTH]
+
+
+class _Api:
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        settings: Settings,
+        notifier: Notifier,
+        bot_username: str,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._program = settings.program
+        self._notifier = notifier
+        self._bot_username = bot_username
+
+    @asynccontextmanager
+    async def _unit(self, request: web.Request) -> AsyncIterator[tuple[AsyncSession, str]]:
+        """One session for the request, and the store of its token (401 without one)."""
+        async with self._sessions() as session:
+            store = await store_of(session, bearer_token(request))
+            if store is None:
+                raise unauthorized()
+            current_note().store = store
+            yield session, store
+
+    async def _member(self, session: AsyncSession, data: Mapping[str, Any]) -> members.Member:
+        member = await members.find(session, requests.customer_query(data))
+        if member is None:
+            raise ApiError(404, "customer_not_found", "no active member with this card or phone")
+        return member
+
+    async def balance(self, request: web.Request) -> web.Response:
+        async with self._unit(request) as (session, _store):
+            query = request.query
+            if unknown := sorted(set(query) - {"card", "phone", "amount"}):
+                raise bad_request(f"unknown parameter(s): {', '.join(unknown)}")
+            amount = requests.amount(query, required=False)
+            member = await self._member(session, query)
+            view = await ledger.balance(session, self._program, member.customer_id)
+        hint = min(view.points, self._program.redeem_cap(amount)) if amount else None
+        return json_answer(
+            {
+                "customer": {
+                    "first_name": member.first_name,
+                    "masked_phone": member.masked_phone,
+                    "card": member.card_code or None,
+                },
+                "points": view.points,
+                "tier": view.tier.name,
+                "next_tier": view.next_tier.name if view.next_tier else None,
+                "to_next_tier_rub": plain_rub(view.to_next_tier) if view.next_tier else None,
+                "expiring_30d_points": view.expiring_soon,
+                "max_redeem_hint": hint,
+            }
+        )
+
+    async def purchase(self, request: web.Request) -> web.Response:
+        async with self._unit(request) as (session, store):
+            data = await requests.read_body(
+                request, frozenset({"card", "phone", "amount", "receipt_id", "redeem"})
+            )
+            amount = requests.amount(data, required=True)
+            assert amount is not None
+            receipt_id = requests.identifier(data, "receipt_id")
+            redeem = requests.points(data, "redeem")
+            member = await self._member(session, data)
+            result = await ledger.record_purchase(
+                session,
+                self._program,
+                member.customer_id,
+                amount,
+                redeem=redeem,
+                receipt_id=receipt_id,
+                store=store,
+                channel=CHANNEL,
+                actor=_actor(store),
+            )
+        await self._notifier.purchase(result)
+        body = {
+            "purchase_id": result.purchase_id,
+            "amount": plain_rub(result.amount),
+            "redeemed": result.redeemed,
+            "accrued": result.accrued,
+            "balance": result.balance,
+            "tier": result.tier_after,
+            "upgraded": result.upgraded,
+            "duplicate": result.duplicate,
+        }
+        return json_answer(body, status=200 if result.duplicate else 201)
+
+    async def refund(self, request: web.Request) -> web.Response:
+        async with self._unit(request) as (session, store):
+            data = await requests.read_body(
+                request, frozenset({"receipt_id", "amount", "refund_id"})
+            )
+            receipt_id = requests.identifier(data, "receipt_id")
+            refund_id = requests.identifier(data, "refund_id")
+            amount = requests.amount(data, required=False)
+            call = partial(
+                ledger.refund,
+                session,
+                store=store,
+                receipt_id=receipt_id,
+                amount=amount,
+                refund_id=refund_id,
+                actor=_actor(store),
+            )
+            try:
+                result = await call()
+            except IntegrityError:
+                # The same refund id from a retry that raced the first attempt: once the first
+                # one committed, asking again finds it and answers as a duplicate.
+                await session.rollback()
+                result = await call()
+            except PurchaseNotFoundError:
+                # Returned before anyone scanned its purchase QR: nothing to reverse, but the QR
+                # must not earn points any more.
+                if not await receipts.void(session, store, receipt_id):
+                    raise
+                return json_answer({"purchase_id": None, "receipt_qr_voided": True})
+        await self._notifier.refund(result)
+        return json_answer(
+            {
+                "purchase_id": result.purchase_id,
+                "refunded": plain_rub(result.amount),
+                "reversed_points": result.reversed_points,
+                "returned_points": result.returned_points,
+                "shortfall_points": result.shortfall,
+                "balance": result.balance,
+                "duplicate": result.duplicate,
+            }
+        )
+
+    async def receipt_qr(self, request: web.Request) -> web.Response:
+        """A purchase QR for the receipt: the customer scans it and the points land."""
+        async with self._unit(request) as (session, store):
+            data = await requests.read_body(request, frozenset({"amount", "receipt_id"}))
+            amount = requests.amount(data, required=True)
+            assert amount is not None
+            issued = await receipts.issue(
+                session,
+                self._settings.link_key,
+                store=store,
+                amount=amount,
+                receipt_id=requests.identifier(data, "receipt_id"),
+                issued_by=_actor(store),
+                window=self._settings.receipt_window,
+            )
+        link = deep_link(self._bot_username, issued.payload)
+        return json_answer(
+            {
+                "link": link,
+                "png_base64": base64.b64encode(qr.qr_png(link)).decode(),
+                "receipt_id": issued.receipt_id,
+                "amount": plain_rub(issued.amount),
+                "expires_at": issued.expires_at.isoformat(),
+            },
+            status=201,
+        )
+
+
+def build_pos_app(
+    sessions: async_sessionmaker,
+    settings: Settings,
+    notifier: Notifier | None = None,
+    bot_username: str = "",
+) -> web.Application:
+    """The API as an aiohttp application (`start_pos_api` serves it as the bot should)."""
+    api = _Api(
+        sessions, settings, notifier or _Silent(), bot_username or settings.bot_username or ""
+    )
+    app = web.Application(
+        middlewares=[access_log, handle_errors], client_max_size=requests.MAX_BODY
+    )
+    app.router.add_get(f"{PREFIX}/balance", api.balance, allow_head=False)
+    app.router.add_post(f"{PREFIX}/purchases", api.purchase)
+    app.router.add_post(f"{PREFIX}/refunds", api.refund)
+    app.router.add_post(f"{PREFIX}/receipt-qr", api.receipt_qr)
+    return app
+
+
+async def start_pos_api(
+    sessions: async_sessionmaker,
+    settings: Settings,
+    notifier: Notifier | None = None,
+    bot_username: str = "",
+) -> web.AppRunner:
+    """Listen on POS_API_HOST:POS_API_PORT; the caller awaits `runner.cleanup()` at shutdown.
+
+    aiohttp's own access log is off: it would write the query string, and a balance by phone
+    carries the phone there. `access_log.access_log` writes the line instead.
+    """
+    if settings.pos_api_port is None:
+        raise ValueError("POS_API_PORT is not set")
+    app = build_pos_app(sessions, settings, notifier, bot_username)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.pos_api_host, settings.pos_api_port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    log.info(
+        "pos api listening",
+        extra={"host": settings.pos_api_host, "port": settings.pos_api_port},
+    )
+    return runner
