@@ -6,8 +6,9 @@ Anything malformed is an `ApiError` with a stable code, never a 500 further down
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Mapping
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -21,15 +22,30 @@ MAX_BODY = 64 * 1024
 ID_MAX_LENGTH = 64  # receipt and refund ids: Purchase.receipt_id is VARCHAR(64)
 
 
+# In an id: no control or format characters (NUL, escapes, zero-width, bidi overrides), no
+# surrogates, private-use or unassigned code points, no line or paragraph separators.
+_NOT_IN_IDS = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+@dataclass(frozen=True)
+class JsonFraction:
+    """A JSON number with a fraction or an exponent, as written: only `amount` takes one,
+    and only in plain decimal notation (`1E-999999999` as a Decimal was 0 kopecks)."""
+
+    literal: str
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
 async def read_body(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
-    """A JSON object with only the known fields; numbers with a fraction come as Decimal."""
+    """A JSON object with only the known fields; numbers with a fraction come as written."""
     raw = await request.read()
     try:
-        data = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_no_constants)
+        data = json.loads(
+            raw.decode("utf-8"), parse_float=JsonFraction, parse_constant=_no_constants
+        )
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise bad_request("the body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -42,20 +58,18 @@ async def read_body(request: web.Request, allowed: frozenset[str]) -> dict[str, 
 def _kopecks(value: object) -> int | None:
     """Roubles as "1250.50" (a comma works too) or a JSON number → kopecks; None if not exact.
 
-    Negative, zero, more than two decimals, NaN/Infinity, booleans and absurd sums are refused.
+    Negative, zero, more than two decimals, exponents, digits other than ASCII, NaN/Infinity,
+    booleans and absurd sums are refused (`parse_amount` holds the rule).
     """
     if isinstance(value, bool):
         return None
+    if isinstance(value, JsonFraction):
+        value = value.literal
+    if isinstance(value, int):
+        return value * 100 if 0 < value <= MAX_AMOUNT // 100 else None
     if isinstance(value, str):
         return parse_amount(value) if len(value) <= 32 else None
-    if isinstance(value, int):
-        value = Decimal(value)
-    if not isinstance(value, Decimal) or not value.is_finite():
-        return None
-    if not 0 < value <= Decimal(MAX_AMOUNT) / 100:
-        return None
-    kopecks = value * 100
-    return int(kopecks) if kopecks == kopecks.to_integral_value() else None
+    return None
 
 
 def amount(data: Mapping[str, Any], *, required: bool) -> int | None:
@@ -76,13 +90,20 @@ def amount(data: Mapping[str, Any], *, required: bool) -> int | None:
 
 
 def identifier(data: Mapping[str, Any], name: str) -> str:
-    """A receipt or refund id: a non-empty string of at most ID_MAX_LENGTH characters."""
+    """A receipt or refund id: printable text, 1 to ID_MAX_LENGTH characters once trimmed.
+
+    Ids end up in the database, in logs and on a cashier's screen: a NUL byte or a lone
+    surrogate was a 500 on PostgreSQL, and an id of zero-width spaces looks like none at all.
+    """
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
         raise bad_request(f"{name} is required: a non-empty string")
-    if len(value.strip()) > ID_MAX_LENGTH:
+    text = value.strip()
+    if len(text) > ID_MAX_LENGTH:
         raise bad_request(f"{name}: at most {ID_MAX_LENGTH} characters")
-    return value.strip()
+    if any(unicodedata.category(char) in _NOT_IN_IDS for char in text):
+        raise bad_request(f"{name}: printable characters only (no control or invisible ones)")
+    return text
 
 
 def points(data: Mapping[str, Any], name: str) -> int:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain.cards import new_card_code
+from bot.logs import KeyValueFormatter
 from bot.pos.app import build_pos_app, start_pos_api
 from bot.services import ledger, pos_tokens
 from bot.settings import Settings
@@ -484,3 +485,54 @@ async def test_a_refund_retry_racing_the_first_attempt_is_one_refund(
     assert refunded == [300_00]
     status, view = await _balance(client, token, card=card)
     assert (status, view["points"]) == (200, 50 - 15)
+
+
+async def test_input_edges_are_refused_with_a_stable_code(client, tokens, member, sessions) -> None:
+    """Each of these was a 500, a zero-kopeck purchase or an id nobody can read or type."""
+    card = (await member()).card
+    token = tokens[STORE]
+    for number in (b"1E-999999999", b"1e3", b"1E+2", b"12.5e0", b"-0.0", b"0.001"):
+        status, reply = await _call(
+            client,
+            "POST",
+            "purchases",
+            token,
+            raw=b'{"card": "%s", "amount": %s, "receipt_id": "R"}' % (card.encode(), number),
+        )
+        assert (status, reply["error"]["code"]) == (400, "invalid_amount"), number
+    for amount in ("１２５０", "١٢٥٠", "۱۲۵۰", "12.٥"):
+        status, reply = await _buy(client, token, card, amount, "R-digits")
+        assert (status, reply["error"]["code"]) == (400, "invalid_amount"), amount
+        status, reply = await _balance(client, token, card=card, amount=amount)
+        assert (status, reply["error"]["code"]) == (400, "invalid_amount"), amount
+    for receipt in (
+        "R\x00-1",  # NUL: PostgreSQL refuses it in text, which was a 500
+        "R\ud800",  # a lone surrogate: not encodable as UTF-8
+        "\u200b",  # zero-width space only
+        "\u200b\u200c\u200d\ufeff",
+        "\u00a0\u3000",  # no-break and ideographic spaces only
+        "R-1\nR-2",
+        "R\x1b[31m",
+        "R\u202e1-R",  # a right-to-left override
+        "R\u2028X",
+    ):
+        status, reply = await _buy(client, token, card, "100", receipt)
+        assert (status, reply["error"]["code"]) == (400, "bad_request"), ascii(receipt)
+        status, reply = await _refund(client, token, receipt_id="R", refund_id=receipt)
+        assert (status, reply["error"]["code"]) == (400, "bad_request"), ascii(receipt)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Purchase)) == 0
+    status, _ = await _buy(client, token, card, "100", "  Чек №12/А  ")
+    assert status == 201
+    async with sessions() as session:
+        assert await session.scalar(select(Purchase.receipt_id)) == "Чек №12/А"
+
+
+async def test_a_path_cannot_forge_a_log_line(client, tokens, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="clientbase.pos")
+    status, reply = await _call(client, "GET", "x%0Alevel=error%20msg=forged", tokens[STORE])
+    assert (status, reply["error"]["code"]) == (404, "not_found")
+    [record] = [r for r in caplog.records if r.name == "clientbase.pos"]
+    line = KeyValueFormatter().format(record)
+    assert len(line.splitlines()) == 1
+    assert r'path="/api/v1/x\nlevel=error msg=forged"' in line
