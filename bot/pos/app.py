@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
@@ -21,6 +22,7 @@ from bot.pos import requests
 from bot.pos.access_log import access_log, current_note
 from bot.pos.auth import bearer_token, store_of, unauthorized
 from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer
+from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
 from bot.services import ledger, members, receipts
 from bot.services.ledger import PurchaseNotFoundError
@@ -63,36 +65,49 @@ class _Api:
         settings: Settings,
         notifier: Notifier,
         bot_username: str,
+        guard: Guard,
     ) -> None:
         self._sessions = sessions
+        self._guard = guard
         self._settings = settings
         self._program = settings.program
         self._notifier = notifier
         self._bot_username = bot_username
 
     @asynccontextmanager
-    async def _unit(self, request: web.Request) -> AsyncIterator[tuple[AsyncSession, str]]:
-        """One session for the request, and the store of its token (401 without one)."""
+    async def _unit(self, request: web.Request) -> AsyncIterator[tuple[AsyncSession, Caller, str]]:
+        """One session for the request once its caller is within the limits and its token is
+        good (429, 401 otherwise); the store of the token is noted for the access log."""
+        caller = self._guard.caller(request, bearer_token(request))
+        self._guard.admit(caller)
         async with self._sessions() as session:
-            store = await store_of(session, bearer_token(request))
-            if store is None:
-                raise unauthorized()
-            current_note().store = store
-            yield session, store
+            store = await store_of(session, caller.token)
+            if store is not None:
+                self._guard.admit_token(caller)
+                current_note().store = store
+                yield session, caller, store
+                return
+        await self._guard.bad_token(caller)
+        raise unauthorized()
 
-    async def _member(self, session: AsyncSession, data: Mapping[str, Any]) -> members.Member:
-        member = await members.find(session, requests.customer_query(data))
+    async def _member(
+        self, session: AsyncSession, caller: Caller, store: str, data: Mapping[str, Any]
+    ) -> members.Member:
+        query = requests.customer_query(data)
+        self._guard.admit_lookup(caller)
+        member = await members.find(session, query)
         if member is None:
+            await self._guard.missed(caller, store)
             raise ApiError(404, "customer_not_found", "no active member with this card or phone")
         return member
 
     async def balance(self, request: web.Request) -> web.Response:
-        async with self._unit(request) as (session, _store):
+        async with self._unit(request) as (session, caller, store):
             query = request.query
             if unknown := sorted(set(query) - {"card", "phone", "amount"}):
                 raise bad_request(f"unknown parameter(s): {', '.join(unknown)}")
             amount = requests.amount(query, required=False)
-            member = await self._member(session, query)
+            member = await self._member(session, caller, store, query)
             view = await ledger.balance(session, self._program, member.customer_id)
         hint = min(view.points, self._program.redeem_cap(amount)) if amount else None
         return json_answer(
@@ -112,7 +127,7 @@ class _Api:
         )
 
     async def purchase(self, request: web.Request) -> web.Response:
-        async with self._unit(request) as (session, store):
+        async with self._unit(request) as (session, caller, store):
             data = await requests.read_body(
                 request, frozenset({"card", "phone", "amount", "receipt_id", "redeem"})
             )
@@ -120,7 +135,7 @@ class _Api:
             assert amount is not None
             receipt_id = requests.identifier(data, "receipt_id")
             redeem = requests.points(data, "redeem")
-            member = await self._member(session, data)
+            member = await self._member(session, caller, store, data)
             result = await ledger.record_purchase(
                 session,
                 self._program,
@@ -146,7 +161,7 @@ class _Api:
         return json_answer(body, status=200 if result.duplicate else 201)
 
     async def refund(self, request: web.Request) -> web.Response:
-        async with self._unit(request) as (session, store):
+        async with self._unit(request) as (session, _caller, store):
             data = await requests.read_body(
                 request, frozenset({"receipt_id", "amount", "refund_id"})
             )
@@ -190,7 +205,7 @@ class _Api:
 
     async def receipt_qr(self, request: web.Request) -> web.Response:
         """A purchase QR for the receipt: the customer scans it and the points land."""
-        async with self._unit(request) as (session, store):
+        async with self._unit(request) as (session, _caller, store):
             data = await requests.read_body(request, frozenset({"amount", "receipt_id"}))
             amount = requests.amount(data, required=True)
             assert amount is not None
@@ -221,10 +236,17 @@ def build_pos_app(
     settings: Settings,
     notifier: Notifier | None = None,
     bot_username: str = "",
+    *,
+    clock: Clock = time.monotonic,
 ) -> web.Application:
-    """The API as an aiohttp application (`start_pos_api` serves it as the bot should)."""
+    """The API as an aiohttp application (`start_pos_api` serves it as the bot should);
+    `clock` drives the rate limits (tests move it by hand)."""
     api = _Api(
-        sessions, settings, notifier or _Silent(), bot_username or settings.bot_username or ""
+        sessions,
+        settings,
+        notifier or _Silent(),
+        bot_username or settings.bot_username or "",
+        Guard(settings, sessions, clock),
     )
     app = web.Application(
         middlewares=[access_log, handle_errors], client_max_size=requests.MAX_BODY

@@ -65,6 +65,8 @@ def error_answer(error: ApiError) -> web.Response:
     response = json_answer(body, error.status)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="clientbase"'
+    if error.status == 429:
+        response.headers["Retry-After"] = str(error.details["retry_after"])
     return response
 
 
