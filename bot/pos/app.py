@@ -5,10 +5,11 @@ Money on the wire is roubles as a string with two decimals ("1250.50"); points a
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ from bot.domain.money import plain_rub
 from bot.pos import requests
 from bot.pos.access_log import access_log, current_note
 from bot.pos.auth import bearer_token, store_of, unauthorized
-from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer
+from bot.pos.errors import ApiError, bad_request, describe, handle_errors, json_answer
 from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
 from bot.services import ledger, members, receipts
@@ -39,19 +40,15 @@ __all__ = ["PREFIX", "Notifier", "build_pos_app", "start_pos_api"]
 
 
 class Notifier(Protocol):
-    """Tells the member about a change made at the till (the bot, in production)."""
+    """Tells the member about a change made at the till (the bot, in production).
+
+    Called off the till's path, after the answer: a slow or failing Telegram must not hold the
+    till. Stands in until the ledger queues these notices in the outbox with the change.
+    """
 
     async def purchase(self, result: ledger.PurchaseResult) -> None: ...
 
     async def refund(self, result: ledger.RefundResult) -> None: ...
-
-
-class _Silent:
-    async def purchase(self, result: ledger.PurchaseResult) -> None:
-        """Nobody to tell: the API runs without a messenger (tests, a till-only setup)."""
-
-    async def refund(self, result: ledger.RefundResult) -> None:
-        """Nobody to tell."""
 
 
 def _actor(store: str) -> str:
@@ -63,7 +60,7 @@ class _Api:
         self,
         sessions: async_sessionmaker,
         settings: Settings,
-        notifier: Notifier,
+        notifier: Notifier | None,
         bot_username: str,
         guard: Guard,
     ) -> None:
@@ -73,6 +70,24 @@ class _Api:
         self._program = settings.program
         self._notifier = notifier
         self._bot_username = bot_username
+        self._notices: set[asyncio.Task[None]] = set()
+
+    def _tell(self, notice: Coroutine[Any, Any, None]) -> None:
+        """Send a notice in the background: the till has its answer whatever Telegram does."""
+        task = asyncio.create_task(notice)
+        self._notices.add(task)
+        task.add_done_callback(self._told)
+
+    def _told(self, task: asyncio.Task[None]) -> None:
+        self._notices.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("pos notice not sent", extra={"error": describe(exc)})
+
+    async def close(self, _app: web.Application) -> None:
+        """At shutdown: notices still waiting on Telegram are dropped, not waited for."""
+        for task in list(self._notices):
+            task.cancel()
+        await asyncio.gather(*self._notices, return_exceptions=True)
 
     @asynccontextmanager
     async def _unit(self, request: web.Request) -> AsyncIterator[tuple[AsyncSession, Caller, str]]:
@@ -147,7 +162,8 @@ class _Api:
                 channel=CHANNEL,
                 actor=_actor(store),
             )
-        await self._notifier.purchase(result)
+        if self._notifier is not None:
+            self._tell(self._notifier.purchase(result))
         body = {
             "purchase_id": result.purchase_id,
             "amount": plain_rub(result.amount),
@@ -190,7 +206,8 @@ class _Api:
                 if not await receipts.void(session, store, receipt_id):
                     raise
                 return json_answer({"purchase_id": None, "receipt_qr_voided": True})
-        await self._notifier.refund(result)
+        if self._notifier is not None:
+            self._tell(self._notifier.refund(result))
         return json_answer(
             {
                 "purchase_id": result.purchase_id,
@@ -244,13 +261,14 @@ def build_pos_app(
     api = _Api(
         sessions,
         settings,
-        notifier or _Silent(),
+        notifier,
         bot_username or settings.bot_username or "",
         Guard(settings, sessions, clock),
     )
     app = web.Application(
         middlewares=[access_log, handle_errors], client_max_size=requests.MAX_BODY
     )
+    app.on_shutdown.append(api.close)
     app.router.add_get(f"{PREFIX}/balance", api.balance, allow_head=False)
     app.router.add_post(f"{PREFIX}/purchases", api.purchase)
     app.router.add_post(f"{PREFIX}/refunds", api.refund)

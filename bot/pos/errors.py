@@ -96,7 +96,7 @@ def ledger_error(exc: LedgerError | NotEnoughPointsError) -> ApiError:
     return ApiError(422, exc.code, "the ledger refused the change")
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     """The exception's type, never its text (it may quote a phone or a name); SQL errors add
     their statement, which holds placeholders, not values."""
     if isinstance(exc, StatementError):
@@ -113,7 +113,7 @@ def _internal(request: web.Request, exc: Exception) -> ApiError:
             "path": logged_path(request),
             "store": current_note().store,
         },
-        exc_info=(_InternalError, _InternalError(_describe(exc)), exc.__traceback__),
+        exc_info=(_InternalError, _InternalError(describe(exc)), exc.__traceback__),
     )
     return ApiError(500, "internal", "internal error; send the same request again later")
 
