@@ -25,11 +25,30 @@ class KeyValueFormatter(logging.Formatter):
         return line
 
 
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    if escaped := _ESCAPES.get(char):
+        return escaped
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
 def _quote(value: object) -> str:
+    """The value as is when plain, else quoted with every control character escaped.
+
+    Values come from outside (a path with `%0A`, an error text), so a newline, a line separator
+    or a bidi override must not start a forged line or reorder what a reader sees.
+    """
     text = str(value)
-    if not text or any(ch in text for ch in ' "='):
-        return '"' + text.replace('"', '\\"') + '"'
-    return text
+    if text and text.isprintable() and not any(ch in text for ch in ' "=\\'):
+        return text
+    return '"' + "".join(map(_escape, text)) + '"'
 
 
 def setup_logging(level: str) -> None:

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     receipt_qr_hours: int = Field(default=24, ge=1, le=24 * 30)
     pos_api_port: int | None = Field(default=None, ge=1, le=65535)
     pos_api_host: str = "127.0.0.1"
+    # The POS API's rate limits (docs/pos-api.md, Rate limits): requests per token and per
+    # client address; bad tokens and lookups that find nobody, per token and per address.
+    pos_rate_per_minute: int = Field(default=600, ge=1, le=1_000_000)
+    pos_failures_per_hour: int = Field(default=30, ge=1, le=100_000)
+    pos_behind_proxy: bool = False
     cities: Annotated[list[str], NoDecode] = Field(default_factory=list)
     interests: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["Новинки", "Скидки", "Подарки"]

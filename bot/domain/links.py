@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 PAYLOAD_LIMIT = 64
 _SIGNATURE_BYTES = 9
-_PAYLOAD = re.compile(r"^([a-z])([0-9]{1,18})_([A-Za-z0-9_-]{12})$")
+# One canonical form per payload: no leading zeros (`p01_…` would verify as `p1`).
+_PAYLOAD = re.compile(r"([a-z])(0|[1-9][0-9]{0,17})_([A-Za-z0-9_-]{12})")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def sign(key: bytes, kind: str, ref_id: int) -> str:
 
 def verify(key: bytes, payload: str) -> SignedRef | None:
     """The reference the payload names, or None for anything forged, truncated or malformed."""
-    match = _PAYLOAD.match(payload)
+    match = _PAYLOAD.fullmatch(payload)
     if match is None:
         return None
     kind, raw_id, signature = match.groups()
@@ -48,5 +49,5 @@ def verify(key: bytes, payload: str) -> SignedRef | None:
 
 def claimed_kind(payload: str) -> str | None:
     """The kind a payload claims to be, signature unchecked: to tell a forged receipt apart."""
-    match = _PAYLOAD.match(payload)
+    match = _PAYLOAD.fullmatch(payload)
     return match.group(1) if match else None

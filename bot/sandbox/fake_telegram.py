@@ -31,7 +31,7 @@ from typing import Any, Self
 import aiohttp
 from aiohttp import web
 
-__all__ = ["FakeTelegram", "FakeUser", "SentMessage", "UploadedFile"]
+__all__ = ["FakeTelegram", "FakeUser", "SentMessage", "Stall", "UploadedFile"]
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,22 @@ class _Failure:
     method: str
     error: _ApiError
     chat_id: int | None
+
+
+@dataclass
+class Stall:
+    """A Bot API method that does not answer until released: a slow or hanging Telegram.
+
+    ``reached`` is set when the first call arrives and waits; ``release()`` lets every held
+    call (and every later one) through.
+    """
+
+    method: str
+    reached: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    released: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 @dataclass
@@ -298,6 +314,7 @@ class FakeTelegram:
         self._chat_events: dict[int, list[SentMessage]] = {}
         self._cursors: dict[int, int] = {}
         self._failures: list[_Failure] = []
+        self._stalls: list[Stall] = []
         self._updates_signal = _Signal()
         self._sent_signal = _Signal()
         self._in_flight = 0
@@ -353,6 +370,8 @@ class FakeTelegram:
     async def stop(self) -> None:
         """Answer hanging getUpdates with [], stop webhook delivery and close the server."""
         self._stopping = True
+        for stall in self._stalls:
+            stall.release()
         self._updates_signal.notify()
         self._sent_signal.notify()
         await self._stop_webhook()
@@ -511,6 +530,12 @@ class FakeTelegram:
         error = _ApiError(error_code, description, retry_after if error_code == 429 else None)
         self._failures.append(_Failure(method.lower(), error, chat_id))
 
+    def stall(self, method: str) -> Stall:
+        """Hold every call of ``method`` until ``release()`` (also released by ``stop()``)."""
+        stall = Stall(method.lower())
+        self._stalls.append(stall)
+        return stall
+
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [message for message in self.sent if message.chat_id == chat_id]
 
@@ -621,9 +646,16 @@ class FakeTelegram:
         self.calls.append((name, params))
         if handler is None:
             raise _ApiError(404, "Not Found: method not found")
+        await self._wait_while_stalled(name)
         self._raise_injected_failure(name, params)
         result = handler(params)
         return await result if inspect.isawaitable(result) else result
+
+    async def _wait_while_stalled(self, method: str) -> None:
+        for stall in self._stalls:
+            if stall.method == method.lower() and not stall.released.is_set():
+                stall.reached.set()
+                await stall.released.wait()
 
     def _raise_injected_failure(self, method: str, params: dict[str, Any]) -> None:
         for failure in self._failures:

@@ -17,10 +17,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain.cards import new_card_code
-from bot.pos_api import build_pos_app, start_pos_api
+from bot.logs import KeyValueFormatter
+from bot.pos.app import build_pos_app, start_pos_api
 from bot.services import ledger, pos_tokens
 from bot.settings import Settings
-from db.models import Customer, LedgerEntry, PosToken, Purchase
+from db.models import Customer, Delivery, LedgerEntry, PosToken, Purchase
 
 STORE, OTHER_STORE = "Тверская, 1", "Ленина, 5"
 Reply = tuple[int, dict[str, Any]]
@@ -32,7 +33,7 @@ class Shopper(NamedTuple):
     phone: str  # E.164
 
 
-def _settings() -> Settings:
+def _settings(**overrides: Any) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         tiers="Base:0:5, Silver:10000:7, Gold:30000:10",
@@ -40,6 +41,7 @@ def _settings() -> Settings:
         purchase_points_days=365,
         bonus_points_days=180,
         referral_bonus=200,
+        **overrides,
     )
 
 
@@ -484,3 +486,197 @@ async def test_a_refund_retry_racing_the_first_attempt_is_one_refund(
     assert refunded == [300_00]
     status, view = await _balance(client, token, card=card)
     assert (status, view["points"]) == (200, 50 - 15)
+
+
+async def test_input_edges_are_refused_with_a_stable_code(client, tokens, member, sessions) -> None:
+    """Each of these was a 500, a zero-kopeck purchase or an id nobody can read or type."""
+    card = (await member()).card
+    token = tokens[STORE]
+    for number in (b"1E-999999999", b"1e3", b"1E+2", b"12.5e0", b"-0.0", b"0.001"):
+        status, reply = await _call(
+            client,
+            "POST",
+            "purchases",
+            token,
+            raw=b'{"card": "%s", "amount": %s, "receipt_id": "R"}' % (card.encode(), number),
+        )
+        assert (status, reply["error"]["code"]) == (400, "invalid_amount"), number
+    for amount in ("１２５０", "١٢٥٠", "۱۲۵۰", "12.٥"):
+        status, reply = await _buy(client, token, card, amount, "R-digits")
+        assert (status, reply["error"]["code"]) == (400, "invalid_amount"), amount
+        status, reply = await _balance(client, token, card=card, amount=amount)
+        assert (status, reply["error"]["code"]) == (400, "invalid_amount"), amount
+    for receipt in (
+        "R\x00-1",  # NUL: PostgreSQL refuses it in text, which was a 500
+        "R\ud800",  # a lone surrogate: not encodable as UTF-8
+        "\u200b",  # zero-width space only
+        "\u200b\u200c\u200d\ufeff",
+        "\u00a0\u3000",  # no-break and ideographic spaces only
+        "R-1\nR-2",
+        "R\x1b[31m",
+        "R\u202e1-R",  # a right-to-left override
+        "R\u2028X",
+    ):
+        status, reply = await _buy(client, token, card, "100", receipt)
+        assert (status, reply["error"]["code"]) == (400, "bad_request"), ascii(receipt)
+        status, reply = await _refund(client, token, receipt_id="R", refund_id=receipt)
+        assert (status, reply["error"]["code"]) == (400, "bad_request"), ascii(receipt)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Purchase)) == 0
+    status, _ = await _buy(client, token, card, "100", "  Чек №12/А  ")
+    assert status == 201
+    async with sessions() as session:
+        assert await session.scalar(select(Purchase.receipt_id)) == "Чек №12/А"
+
+
+async def test_a_path_cannot_forge_a_log_line(client, tokens, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="clientbase.pos")
+    status, reply = await _call(client, "GET", "x%0Alevel=error%20msg=forged", tokens[STORE])
+    assert (status, reply["error"]["code"]) == (404, "not_found")
+    [record] = [r for r in caplog.records if r.name == "clientbase.pos"]
+    line = KeyValueFormatter().format(record)
+    assert len(line.splitlines()) == 1
+    assert r'path="/api/v1/x\nlevel=error msg=forged"' in line
+
+
+OWNERS = [900_001, 900_002]
+
+
+class Clock:
+    """The rate limits' clock, moved by hand: buckets refill only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def rate_per_minute() -> int:
+    return 5
+
+
+@pytest.fixture
+async def limited(
+    sessions: async_sessionmaker, clock: Clock, rate_per_minute: int
+) -> AsyncIterator[TestClient]:
+    """3 failures an hour, behind a proxy so that tests can pick the client's address."""
+    settings = _settings(
+        pos_rate_per_minute=rate_per_minute,
+        pos_failures_per_hour=3,
+        pos_behind_proxy=True,
+        owner_ids=OWNERS,
+    )
+    server = TestServer(build_pos_app(sessions, settings, clock=clock), host="127.0.0.1")
+    async with TestClient(server) as client:
+        yield client
+
+
+async def _from(client: TestClient, address: str, token: str | None, **params: str):
+    headers = {"X-Forwarded-For": f"203.0.113.250, {address}"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    async with client.get("/api/v1/balance", params=params, headers=headers) as response:
+        return response.status, response.headers.get("Retry-After"), await response.json()
+
+
+async def _alerts(sessions: async_sessionmaker) -> list[tuple[int | None, dict[str, Any]]]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Delivery.chat_id, Delivery.payload)
+            .where(Delivery.kind == "owner_alert")
+            .order_by(Delivery.id)
+        )
+        return [(chat_id, payload) for chat_id, payload in rows]
+
+
+async def test_requests_beyond_the_rate_get_429_with_retry_after(
+    limited, tokens, member, clock
+) -> None:
+    card = (await member()).card
+    token, other = tokens[STORE], tokens[OTHER_STORE]
+    # Per token: five from five addresses pass, the sixth waits a twelfth of a minute.
+    for n in range(5):
+        status, _, _ = await _from(limited, f"10.0.0.{n}", token, card=card)
+        assert status == 200
+    status, retry_after, reply = await _from(limited, "10.0.0.9", token, card=card)
+    assert (status, reply["error"]["code"], retry_after) == (429, "rate_limited", "12")
+    assert reply["error"]["retry_after"] == 12
+    assert (await _from(limited, "10.0.0.9", other, card=card))[0] == 200
+    clock.now += 12
+    assert (await _from(limited, "10.0.0.9", token, card=card))[0] == 200
+    # Per address: the other store's token from one address, then a third party there too.
+    for _ in range(3):
+        assert (await _from(limited, "10.0.0.9", other, card=card))[0] == 200
+    status, retry_after, reply = await _from(limited, "10.0.0.9", other, card=card)
+    assert (status, reply["error"]["code"], retry_after) == (429, "rate_limited", "12")
+    status, _, reply = await _from(limited, "10.0.0.9", None, card=card)
+    assert (status, reply["error"]["code"]) == (429, "rate_limited")
+
+
+async def test_bad_tokens_block_the_address_and_alert_the_owners_once(
+    limited, tokens, member, sessions, clock
+) -> None:
+    card = (await member()).card
+    for n in range(3):
+        status, _, reply = await _from(limited, "198.51.100.7", f"cbp_guess-{n}", card=card)
+        assert (status, reply["error"]["code"]) == (401, "unauthorized")
+    # The address is refused outright now, a good token included; others are not.
+    for token in ("cbp_guess-4", tokens[STORE]):
+        status, retry_after, reply = await _from(limited, "198.51.100.7", token, card=card)
+        assert (status, reply["error"]["code"]) == (429, "too_many_failures")
+        assert retry_after == "1200"  # an hour's allowance of 3 refills one per 20 minutes
+    assert (await _from(limited, "198.51.100.8", tokens[STORE], card=card))[0] == 200
+    expected = {"alert": "pos_auth_failures", "address": "198.51.100.7", "count": 3}
+    assert await _alerts(sessions) == [(owner, expected) for owner in OWNERS]
+    # The burst goes on at the pace the bucket allows: still the one alert.
+    for _ in range(3):
+        clock.now += 1200
+        assert (await _from(limited, "198.51.100.7", "cbp_again", card=card))[0] == 401
+        assert (await _from(limited, "198.51.100.7", "cbp_again", card=card))[0] == 429
+    assert len(await _alerts(sessions)) == len(OWNERS)
+
+
+@pytest.mark.parametrize("rate_per_minute", [600])
+async def test_lookups_that_miss_are_limited_and_alert_the_owners_once(
+    limited, tokens, member, sessions, clock
+) -> None:
+    card = (await member()).card
+    token = tokens[STORE]
+    unknown = new_card_code()
+    while unknown == card:
+        unknown = new_card_code()
+    for n in range(3):
+        status, _, reply = await _from(limited, f"10.1.0.{n}", token, card=unknown)
+        assert (status, reply["error"]["code"]) == (404, "customer_not_found")
+    # This token may look nobody up now, a member included, from any address.
+    status, retry_after, reply = await _from(limited, "10.1.0.9", token, card=card)
+    assert (status, reply["error"]["code"], retry_after) == (429, "too_many_failures", "1200")
+    status, _, reply = await _from(limited, "10.1.0.9", token, phone="+79031234567")
+    assert (status, reply["error"]["code"]) == (429, "too_many_failures")
+    # Refunds look nobody up: they still work.
+    headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": "10.1.0.9"}
+    body = {"receipt_id": "nope", "refund_id": "r"}
+    async with limited.post("/api/v1/refunds", json=body, headers=headers) as response:
+        assert (response.status, (await response.json())["error"]["code"]) == (
+            404,
+            "purchase_not_found",
+        )
+    # Another token is not limited elsewhere, but is from an address that missed three times.
+    assert (await _from(limited, "10.1.0.9", tokens[OTHER_STORE], card=card))[0] == 200
+    for _ in range(3):
+        assert (await _from(limited, "10.1.0.7", tokens[OTHER_STORE], card=unknown))[0] == 404
+    status, _, reply = await _from(limited, "10.1.0.7", tokens[OTHER_STORE], card=card)
+    assert (status, reply["error"]["code"]) == (429, "too_many_failures")
+    alerts = await _alerts(sessions)
+    first = {"alert": "pos_lookup_misses", "address": "10.1.0.2", "store": STORE, "count": 3}
+    second = {"alert": "pos_lookup_misses", "address": "10.1.0.7", "store": OTHER_STORE, "count": 3}
+    assert alerts == [(owner, first) for owner in OWNERS] + [(owner, second) for owner in OWNERS]
+    clock.now += 1200
+    assert (await _from(limited, "10.1.0.9", token, card=card))[0] == 200

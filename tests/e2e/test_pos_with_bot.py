@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.pos_api import build_pos_app
+from bot.pos.app import build_pos_app
 from bot.services import pos_tokens
 from bot.telegram.notify import TelegramNotifier
 from db.models import Customer
@@ -52,6 +53,28 @@ async def test_a_pos_sale_and_return_reach_the_member(running: RunningBot, till)
     assert back.status == 200 and (await back.json())["reversed_points"] == 100
     notice = await bot.reply(customer)
     assert notice.text.startswith("↩️ Возврат на 2\u00a0000\u00a0₽: списано 100 баллов")
+
+
+async def test_a_stalled_telegram_does_not_hold_the_till(running: RunningBot, till) -> None:
+    """With sendMessage hanging, the till gets its answer; the notice follows when Telegram
+    answers again. (It was 20 s of waiting at the till for 20 s of a slow Telegram.)"""
+    bot, customer = running, running.new_user()
+    await sign_up(bot, customer)
+    await bot.quiet()
+    async with bot.sessions() as session:
+        card = await session.scalar(select(Customer.card_code))
+    stall = bot.fake.stall("sendMessage")
+    sale = asyncio.ensure_future(
+        till.post("/api/v1/purchases", json={"card": card, "amount": "2000", "receipt_id": "S-1"})
+    )
+    await stall.reached.wait()  # the notice is on its way and Telegram holds it
+    # A guard against hanging forever, not a timing assertion: the answer needs no release.
+    answer = await asyncio.wait_for(sale, 30)
+    assert not stall.released.is_set()
+    assert answer.status == 201 and (await answer.json())["accrued"] == 100
+    stall.release()
+    notice = await bot.reply(customer)
+    assert notice.text.startswith("🧾 Покупка на 2\u00a0000\u00a0₽: начислено 100 баллов")
 
 
 async def test_a_receipt_qr_from_the_till_and_a_return_before_the_scan(

@@ -3,7 +3,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.links import PAYLOAD_LIMIT, SignedRef, sign, verify
+from bot.domain.links import PAYLOAD_LIMIT, SignedRef, claimed_kind, sign, verify
 
 KEY = b"k" * 32
 kinds = st.sampled_from("scrp")
@@ -34,3 +34,18 @@ def test_another_secret_truncation_and_garbage_are_refused() -> None:
     assert verify(KEY, "") is None
     assert verify(KEY, "s42") is None
     assert verify(KEY, "<script>") is None
+
+
+def test_one_canonical_form_per_payload() -> None:
+    """`p01_…` carried the signature of `p1` and was accepted as it: leading zeros are refused."""
+    payload = sign(KEY, "p", 1)
+    assert payload.startswith("p1_")
+    signature = payload.removeprefix("p1")
+    for variant in ("p01", "p001", "p0001"):
+        assert verify(KEY, variant + signature) is None
+        assert claimed_kind(variant + signature) is None
+    zero = sign(KEY, "p", 0)
+    assert verify(KEY, zero) == SignedRef("p", 0)
+    assert verify(KEY, "p00" + zero.removeprefix("p0")) is None
+    assert verify(KEY, payload + "\n") is None
+    assert verify(KEY, "p１" + signature) is None  # a full-width digit

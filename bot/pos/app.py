@@ -1,0 +1,304 @@
+"""The routes of the point-of-sale API and the server that runs them beside the bot.
+
+Money on the wire is roubles as a string with two decimals ("1250.50"); points are integers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any, Protocol
+
+from aiohttp import web
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain.money import plain_rub
+from bot.pos import requests
+from bot.pos.access_log import access_log, current_note
+from bot.pos.auth import bearer_token, store_of, unauthorized
+from bot.pos.errors import ApiError, bad_request, describe, handle_errors, json_answer
+from bot.pos.limits import Caller, Clock, Guard
+from bot.render import qr
+from bot.services import ledger, members, receipts
+from bot.services.ledger import PurchaseNotFoundError
+from bot.services.sources import deep_link
+from bot.settings import Settings
+
+PREFIX = "/api/v1"
+CHANNEL = "pos"
+ACTOR_MAX_LENGTH = 64  # LedgerEntry.actor, Purchase.actor
+
+log = logging.getLogger("clientbase.pos")
+
+__all__ = ["PREFIX", "Notifier", "build_pos_app", "start_pos_api"]
+
+
+class Notifier(Protocol):
+    """Tells the member about a change made at the till (the bot, in production).
+
+    Called off the till's path, after the answer: a slow or failing Telegram must not hold the
+    till. Stands in until the ledger queues these notices in the outbox with the change.
+    """
+
+    async def purchase(self, result: ledger.PurchaseResult) -> None: ...
+
+    async def refund(self, result: ledger.RefundResult) -> None: ...
+
+
+def _actor(store: str) -> str:
+    return f"pos:{store}"[:ACTOR_MAX_LENGTH]
+
+
+class _Api:
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        settings: Settings,
+        notifier: Notifier | None,
+        bot_username: str,
+        guard: Guard,
+    ) -> None:
+        self._sessions = sessions
+        self._guard = guard
+        self._settings = settings
+        self._program = settings.program
+        self._notifier = notifier
+        self._bot_username = bot_username
+        self._notices: set[asyncio.Task[None]] = set()
+
+    def _tell(self, notice: Coroutine[Any, Any, None]) -> None:
+        """Send a notice in the background: the till has its answer whatever Telegram does."""
+        task = asyncio.create_task(notice)
+        self._notices.add(task)
+        task.add_done_callback(self._told)
+
+    def _told(self, task: asyncio.Task[None]) -> None:
+        self._notices.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("pos notice not sent", extra={"error": describe(exc)})
+
+    async def close(self, _app: web.Application) -> None:
+        """At shutdown: notices still waiting on Telegram are dropped, not waited for."""
+        for task in list(self._notices):
+            task.cancel()
+        await asyncio.gather(*self._notices, return_exceptions=True)
+
+    @asynccontextmanager
+    async def _unit(self, request: web.Request) -> AsyncIterator[tuple[AsyncSession, Caller, str]]:
+        """One session for the request once its caller is within the limits and its token is
+        good (429, 401 otherwise); the store of the token is noted for the access log."""
+        caller = self._guard.caller(request, bearer_token(request))
+        self._guard.admit(caller)
+        async with self._sessions() as session:
+            store = await store_of(session, caller.token)
+            if store is not None:
+                self._guard.admit_token(caller)
+                current_note().store = store
+                yield session, caller, store
+                return
+        await self._guard.bad_token(caller)
+        raise unauthorized()
+
+    async def _member(
+        self, session: AsyncSession, caller: Caller, store: str, data: Mapping[str, Any]
+    ) -> members.Member:
+        query = requests.customer_query(data)
+        self._guard.admit_lookup(caller)
+        member = await members.find(session, query)
+        if member is None:
+            await self._guard.missed(caller, store)
+            raise ApiError(404, "customer_not_found", "no active member with this card or phone")
+        return member
+
+    async def balance(self, request: web.Request) -> web.Response:
+        async with self._unit(request) as (session, caller, store):
+            query = request.query
+            if unknown := sorted(set(query) - {"card", "phone", "amount"}):
+                raise bad_request(f"unknown parameter(s): {', '.join(unknown)}")
+            amount = requests.amount(query, required=False)
+            member = await self._member(session, caller, store, query)
+            view = await ledger.balance(session, self._program, member.customer_id)
+        hint = min(view.points, self._program.redeem_cap(amount)) if amount else None
+        return json_answer(
+            {
+                "customer": {
+                    "first_name": member.first_name,
+                    "masked_phone": member.masked_phone,
+                    "card": member.card_code or None,
+                },
+                "points": view.points,
+                "tier": view.tier.name,
+                "next_tier": view.next_tier.name if view.next_tier else None,
+                "to_next_tier_rub": plain_rub(view.to_next_tier) if view.next_tier else None,
+                "expiring_30d_points": view.expiring_soon,
+                "max_redeem_hint": hint,
+            }
+        )
+
+    async def purchase(self, request: web.Request) -> web.Response:
+        async with self._unit(request) as (session, caller, store):
+            data = await requests.read_body(
+                request, frozenset({"card", "phone", "amount", "receipt_id", "redeem"})
+            )
+            amount = requests.amount(data, required=True)
+            assert amount is not None
+            receipt_id = requests.identifier(data, "receipt_id")
+            redeem = requests.points(data, "redeem")
+            member = await self._member(session, caller, store, data)
+            result = await ledger.record_purchase(
+                session,
+                self._program,
+                member.customer_id,
+                amount,
+                redeem=redeem,
+                receipt_id=receipt_id,
+                store=store,
+                channel=CHANNEL,
+                actor=_actor(store),
+            )
+        if self._notifier is not None:
+            self._tell(self._notifier.purchase(result))
+        body = {
+            "purchase_id": result.purchase_id,
+            "amount": plain_rub(result.amount),
+            "redeemed": result.redeemed,
+            "accrued": result.accrued,
+            "balance": result.balance,
+            "tier": result.tier_after,
+            "upgraded": result.upgraded,
+            "duplicate": result.duplicate,
+        }
+        return json_answer(body, status=200 if result.duplicate else 201)
+
+    async def refund(self, request: web.Request) -> web.Response:
+        async with self._unit(request) as (session, _caller, store):
+            data = await requests.read_body(
+                request, frozenset({"receipt_id", "amount", "refund_id"})
+            )
+            receipt_id = requests.identifier(data, "receipt_id")
+            refund_id = requests.identifier(data, "refund_id")
+            amount = requests.amount(data, required=False)
+            call = partial(
+                ledger.refund,
+                session,
+                store=store,
+                receipt_id=receipt_id,
+                amount=amount,
+                refund_id=refund_id,
+                actor=_actor(store),
+            )
+            try:
+                result = await call()
+            except IntegrityError:
+                # The same refund id from a retry that raced the first attempt: once the first
+                # one committed, asking again finds it and answers as a duplicate.
+                await session.rollback()
+                result = await call()
+            except PurchaseNotFoundError:
+                # Returned before anyone scanned its purchase QR: nothing to reverse, but the QR
+                # must not earn points any more.
+                if not await receipts.void(session, store, receipt_id):
+                    raise
+                return json_answer({"purchase_id": None, "receipt_qr_voided": True})
+        if self._notifier is not None:
+            self._tell(self._notifier.refund(result))
+        return json_answer(
+            {
+                "purchase_id": result.purchase_id,
+                "refunded": plain_rub(result.amount),
+                "reversed_points": result.reversed_points,
+                "returned_points": result.returned_points,
+                "shortfall_points": result.shortfall,
+                "balance": result.balance,
+                "duplicate": result.duplicate,
+            }
+        )
+
+    async def receipt_qr(self, request: web.Request) -> web.Response:
+        """A purchase QR for the receipt: the customer scans it and the points land."""
+        async with self._unit(request) as (session, _caller, store):
+            data = await requests.read_body(request, frozenset({"amount", "receipt_id"}))
+            amount = requests.amount(data, required=True)
+            assert amount is not None
+            issued = await receipts.issue(
+                session,
+                self._settings.link_key,
+                store=store,
+                amount=amount,
+                receipt_id=requests.identifier(data, "receipt_id"),
+                issued_by=_actor(store),
+                window=self._settings.receipt_window,
+            )
+        link = deep_link(self._bot_username, issued.payload)
+        return json_answer(
+            {
+                "link": link,
+                "png_base64": base64.b64encode(qr.qr_png(link)).decode(),
+                "receipt_id": issued.receipt_id,
+                "amount": plain_rub(issued.amount),
+                "expires_at": issued.expires_at.isoformat(),
+            },
+            status=201,
+        )
+
+
+def build_pos_app(
+    sessions: async_sessionmaker,
+    settings: Settings,
+    notifier: Notifier | None = None,
+    bot_username: str = "",
+    *,
+    clock: Clock = time.monotonic,
+) -> web.Application:
+    """The API as an aiohttp application (`start_pos_api` serves it as the bot should);
+    `clock` drives the rate limits (tests move it by hand)."""
+    api = _Api(
+        sessions,
+        settings,
+        notifier,
+        bot_username or settings.bot_username or "",
+        Guard(settings, sessions, clock),
+    )
+    app = web.Application(
+        middlewares=[access_log, handle_errors], client_max_size=requests.MAX_BODY
+    )
+    app.on_shutdown.append(api.close)
+    app.router.add_get(f"{PREFIX}/balance", api.balance, allow_head=False)
+    app.router.add_post(f"{PREFIX}/purchases", api.purchase)
+    app.router.add_post(f"{PREFIX}/refunds", api.refund)
+    app.router.add_post(f"{PREFIX}/receipt-qr", api.receipt_qr)
+    return app
+
+
+async def start_pos_api(
+    sessions: async_sessionmaker,
+    settings: Settings,
+    notifier: Notifier | None = None,
+    bot_username: str = "",
+) -> web.AppRunner:
+    """Listen on POS_API_HOST:POS_API_PORT; the caller awaits `runner.cleanup()` at shutdown.
+
+    aiohttp's own access log is off: it would write the query string, and a balance by phone
+    carries the phone there. `access_log.access_log` writes the line instead.
+    """
+    if settings.pos_api_port is None:
+        raise ValueError("POS_API_PORT is not set")
+    app = build_pos_app(sessions, settings, notifier, bot_username)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.pos_api_host, settings.pos_api_port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    log.info(
+        "pos api listening",
+        extra={"host": settings.pos_api_host, "port": settings.pos_api_port},
+    )
+    return runner
