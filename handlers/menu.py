@@ -201,7 +201,7 @@ async def on_forget(
         text = texts.forget_confirm.format(balance=texts.points(view.points))
         await bot.send_message(user, text, reply_markup=markup)
     elif callback_data.action == "yes":
-        await privacy.forget(session, user)
+        await privacy.forget(session, settings.link_key, user)
         await state.clear()
         await bot.send_message(user, texts.forgotten, reply_markup=ReplyKeyboardRemove())
     else:

@@ -91,11 +91,10 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
     if phone is None:
         await form.again(texts.bad_phone)
         return
-    conflict = await signup.check_phone(session, form.user.id, phone)
+    conflict = await signup.check_phone(session, settings.link_key, form.user.id, phone)
     if conflict is not None:
         if conflict.is_new:
             alert = texts_for(settings.default_language).owner_phone_conflict.format(
-                phone=conflict.masked_phone,
                 owner_customer=conflict.owner_customer_id,
                 claimant=conflict.claimant_customer_id,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -13,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import links
 from bot.domain.cards import new_card_code
 from bot.domain.consent import ConsentKind, text_version
-from bot.domain.phone import mask_phone
 from bot.domain.program import Program
 from bot.domain.questionnaire import SignupAnswers
 from bot.services import ledger
@@ -50,7 +50,6 @@ class PhoneConflict:
     """A phone already belongs to another customer; `is_new` is False for a repeated attempt."""
 
     is_new: bool
-    masked_phone: str
     owner_customer_id: int
     claimant_customer_id: int
 
@@ -147,26 +146,44 @@ async def decline_consent(session: AsyncSession, source_id: int | None) -> None:
     await session.commit()
 
 
-async def check_phone(session: AsyncSession, telegram_id: int, phone: str) -> PhoneConflict | None:
-    """None when the phone is free for this person; otherwise record it for the owner."""
+def _phone_digest(link_key: bytes, phone: str) -> str:
+    """Names a phone in an alert's key without keeping it: a keyed hash, not reversible by
+    hashing every possible number (an unsalted one is, in under a second)."""
+    return hmac.new(link_key, f"phone:{phone}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def phone_alert_keys(link_key: bytes, phone: str | None, telegram_id: int) -> list[str]:
+    """Patterns (SQL LIKE) of the alerts that concern this person: about their phone, or made
+    by their account; deleted with their data."""
+    keys = [f"phone:%:{telegram_id}"]
+    if phone:
+        keys.append(f"phone:{_phone_digest(link_key, phone)}:%")
+    return keys
+
+
+async def check_phone(
+    session: AsyncSession, link_key: bytes, telegram_id: int, phone: str
+) -> PhoneConflict | None:
+    """None when the phone is free for this person; otherwise record it for the owner.
+
+    The alert holds customer numbers only: no phone, not even masked.
+    """
     holder = await customer_repo.by_phone(session, phone)
     if holder is None or holder.telegram_id == telegram_id:
         return None
     claimant = await customer_repo.by_telegram_id(session, telegram_id)
     claimant_id = claimant.id if claimant else 0
-    phone_hash = hashlib.sha256(phone.encode()).hexdigest()[:24]
-    masked = mask_phone(phone)
     is_new = await events.add_alert_once(
         session,
         "phone_conflict",
-        f"phone:{phone_hash}:{telegram_id}",
-        {"phone": masked, "owner_customer_id": holder.id, "claimant_customer_id": claimant_id},
+        f"phone:{_phone_digest(link_key, phone)}:{telegram_id}",
+        {"owner_customer_id": holder.id, "claimant_customer_id": claimant_id},
     )
     await session.commit()
     log.warning(
         "phone conflict: customer %s claims the phone of customer %s", claimant_id, holder.id
     )
-    return PhoneConflict(is_new, masked, holder.id, claimant_id)
+    return PhoneConflict(is_new, holder.id, claimant_id)
 
 
 async def complete(

@@ -201,8 +201,8 @@ EN = Texts(
     already_done="Already done 👌",
     sorry="Sorry, something went wrong. Please try again a little later.",
     owner_phone_conflict=(
-        "⚠️ Number {phone} is already registered (customer #{owner_customer}) and another "
-        "Telegram account (customer #{claimant}) tries to use it. Not merged automatically: "
+        "⚠️ Another Telegram account (customer #{claimant}) tries to use the phone number "
+        "of customer #{owner_customer}. Not merged automatically: "
         "please check."
     ),
 )
