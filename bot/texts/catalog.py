@@ -97,6 +97,7 @@ class Texts:
     invite_unusable: str
     sale_ask_customer: str
     sale_not_found: str
+    sale_card_typo: str
     sale_customer: str
     sale_ask_amount: str
     sale_bad_amount: str
@@ -111,6 +112,7 @@ class Texts:
     sale_cancel: str
     sale_done: str
     sale_duplicate: str
+    sale_duplicate_amount: str
     sale_receipt_taken: str
     sale_not_enough: str
     sale_cancelled: str
