@@ -18,14 +18,15 @@ EN = Texts(
     consent_decline="Decline",
     consent_declined=(
         "Understood. We have stored nothing about you.\n\n"
-        "Without consent we cannot credit points, give the signup bonus ({bonus}) or "
-        "greet you on your birthday. If you change your mind, press the button below or /start."
+        "Without consent we cannot credit points{bonus}. "
+        "If you change your mind, press the button below or /start."
     ),
+    consent_declined_bonus=" or give the signup bonus ({bonus})",
     consent_changed_mind="I changed my mind",
     consent_advertising=(
         "Last question. Would you like to receive advertising from {shop}: offers, discounts "
         "and personal deals? This is a separate consent (Federal Law 38-FZ on advertising); "
-        "saying no changes nothing else, and you can unsubscribe at any time."
+        "saying no changes nothing else."
     ),
     ads_yes="Yes, send them",
     ads_no="No, thanks",
@@ -36,8 +37,7 @@ EN = Texts(
         "Press “📱 Share my number” below or type the number."
     ),
     ask_birthday=(
-        "When is your birthday? We will send a gift. "
-        "Type the date, e.g. <code>25.03.1990</code>, or press “Skip”."
+        "When is your birthday? Type the date, e.g. <code>25.03.1990</code>, or press “Skip”."
     ),
     ask_gender="Your gender?",
     ask_city="Which city do you live in? Type its name.",
@@ -72,9 +72,9 @@ EN = Texts(
     contact_expected="Press “📱 Share my number” or type the number.",
     resume="Let's continue where we left off.",
     welcome=(
-        "Done, {name}! 🎉 You are in the {shop} loyalty program.\n"
-        "You got <b>{bonus}</b> for joining. Balance: <b>{balance}</b>."
+        "Done, {name}! 🎉 You are in the {shop} loyalty program.\n{bonus}Balance: <b>{balance}</b>."
     ),
+    welcome_bonus="You got <b>{bonus}</b> for joining. ",
     returning="Welcome back, {name}! Your balance: <b>{balance}</b>.",
     menu_balance="💰 Balance",
     menu_card="💳 My card",
@@ -169,10 +169,7 @@ EN = Texts(
     owner_only="This command is for the shop owner only.",
     qr_ask_store="Which store is the QR code for? Choose or type its name (address).",
     qr_ask_campaign="Where will it hang, or which campaign is it? Choose or type.",
-    qr_ask_employee=(
-        "Whose code is it? The employee will see how many customers they brought. "
-        "Choose, type a name or press “No employee”."
-    ),
+    qr_ask_employee=("Whose code is it? Choose, type a name or press “No employee”."),
     qr_no_employee="No employee",
     qr_all_employees="All employees of this store",
     qr_no_employees_known="This store has no employees with QR codes yet: type a name.",
@@ -180,6 +177,7 @@ EN = Texts(
     qr_making="Making the QR codes and posters…",
     qr_caption="<b>{label}</b>\n{url}\n\nA4 and A6 posters below. Reprinting gives the same code.",
     poster_call_to_action="Scan and get {bonus}",
+    poster_call_to_join="Scan and join the program",
     poster_subtitle="{shop} loyalty program in Telegram",
     poster_link_hint="Cannot scan? Open the link:",
     sources_empty="No sources yet. Make a QR code with /qr.",
