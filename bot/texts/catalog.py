@@ -90,6 +90,7 @@ class Texts:
     invite_text: str
     purchase_notice: str
     purchase_redeemed: str
+    purchase_friend_bonus: str
     refund_notice: str
     tier_up: str
     referral_paid: str

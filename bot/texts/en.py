@@ -124,6 +124,7 @@ EN = Texts(
     invite_text="Bring a friend: after their first purchase you both get {bonus}.\n\nYour link:\n{link}\n\nJoined through it: {joined}.",
     purchase_notice="🧾 Purchase of {amount}: {accrued} earned{redeemed}. Balance: <b>{balance}</b>.",
     purchase_redeemed=", {points} spent",
+    purchase_friend_bonus="🎁 Plus {bonus} for your first purchase through a friend's invite (already in the balance).",
     refund_notice="↩️ Return of {amount}: {reversed} taken back, {returned} returned. Balance: <b>{balance}</b>.",
     tier_up="🎉 Congratulations! You are now “{tier}”: {percent}% back on every purchase.",
     referral_paid="🎁 Your friend made their first purchase: you got {bonus}!",

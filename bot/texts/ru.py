@@ -124,6 +124,7 @@ RU = Texts(
     invite_text="Приведите друга: после его первой покупки вы оба получите {bonus}.\n\nВаша ссылка:\n{link}\n\nПо ней присоединились: {joined}.",
     purchase_notice="🧾 Покупка на {amount}: начислено {accrued}{redeemed}. Баланс: <b>{balance}</b>.",
     purchase_redeemed=", списано {points}",
+    purchase_friend_bonus="🎁 И ещё {bonus} — за первую покупку по приглашению друга (они уже в балансе).",
     refund_notice="↩️ Возврат на {amount}: списано {reversed}, возвращено {returned}. Баланс: <b>{balance}</b>.",
     tier_up="🎉 Поздравляем! Ваш уровень теперь «{tier}»: {percent}% с каждой покупки.",
     referral_paid="🎁 Ваш друг совершил первую покупку — вам начислено {bonus}!",
