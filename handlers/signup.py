@@ -103,6 +103,9 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
     except signup.PhoneTakenError:
         await form.again(texts.phone_taken)
         return
+    except signup.NotSigningUpError:
+        await form.lost()
+        return
     if conflict is not None:
         if conflict.is_new:
             alert = texts_for(settings.default_language).owner_phone_conflict.format(
@@ -198,7 +201,11 @@ async def _on_interests(query: CallbackQuery, callback_data: FormCb, form: FormC
     value = callback_data.value
     if not value.isdigit() or int(value) >= len(names) or query.message is None:
         return
-    chosen = await signup.toggle_interest(form.session, form.user.id, names[int(value)])
+    try:
+        chosen = await signup.toggle_interest(form.session, form.user.id, names[int(value)])
+    except signup.NotSigningUpError:
+        await form.lost()
+        return
     await form.bot.edit_message_reply_markup(
         chat_id=form.user.id,
         message_id=query.message.message_id,
@@ -236,6 +243,9 @@ async def on_advertising_answer(
         return
     except signup.MissingAnswerError as missing:
         await form.ask(missing.step, texts.resume)
+        return
+    except signup.NotSigningUpError:
+        await form.lost()
         return
     receipt = (await form.state.get_data()).get("receipt")
     await form.state.clear()

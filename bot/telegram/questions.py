@@ -205,8 +205,17 @@ class FormChat:
 
     async def accept(self, step: Step, answer: object) -> None:
         """Keep the answer (None: skipped) and move on to the next question."""
-        await signup.save_answer(self.session, self.user.id, step, answer)
+        try:
+            await signup.save_answer(self.session, self.user.id, step, answer)
+        except signup.NotSigningUpError:
+            await self.lost()
+            return
         await self.advance(step)
+
+    async def lost(self) -> None:
+        """The form outlived its customer row (deleted meanwhile): start again from /start."""
+        await self.state.clear()
+        await self.say(self.texts.not_signed_up)
 
     async def advance(self, step: Step) -> None:
         """On to the question after `step`, or the advertising opt-in after the last one."""
