@@ -1,8 +1,10 @@
 """The cashier's sale: find the customer, amount, receipt number, points to spend, confirm.
 
 Only staff get here (`StaffOnly`). The cashier sees the customer's first name and a masked phone,
-nothing more. The confirm button acts once: the form is cleared before the sale is recorded,
-and a receipt number makes a repeated sale a no-op in the ledger as well.
+nothing more. Every sale has an id from its start, used as the receipt number when none is
+typed: a confirm pressed twice, or again after the cashier's reply was lost, is one purchase.
+The form is cleared once the cashier has been told; the customer hears about the sale
+whatever happens to that reply.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.filters import StaffOnly
 from bot.telegram.notify import notify_purchase
-from bot.telegram.sale import SaleCb, SaleForm, begin_sale, sale_buttons
+from bot.telegram.sale import SaleCb, SaleForm, begin_sale, sale_buttons, sale_receipt_id
 from bot.texts import Texts
 
 
@@ -35,7 +37,8 @@ async def on_customer(
 ) -> None:
     member = await members.find(session, message.text or "")
     if member is None:
-        await message.answer(texts.sale_not_found)
+        typo = members.is_mistyped_card(message.text or "")
+        await message.answer(texts.sale_card_typo if typo else texts.sale_not_found)
         return
     await begin_sale(message, member, state, session, texts, settings)
 
@@ -61,7 +64,7 @@ async def _ask_redeem(
     most = min(view.points, settings.program.redeem_cap(data["amount"]))
     await state.update_data(max_redeem=most)
     if most <= 0:
-        await _confirm(message, state, texts, settings, redeem=0)
+        await _confirm(message, state, session, texts, settings, redeem=0)
         return
     await state.set_state(SaleForm.redeem)
     await message.answer(
@@ -87,28 +90,35 @@ async def on_receipt(
 
 
 async def on_redeem_typed(
-    message: Message, state: FSMContext, texts: Texts, settings: Settings
+    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
     most = (await state.get_data())["max_redeem"]
     text = (message.text or "").strip()
     if not text.isdigit() or int(text) > most:
         await message.answer(texts.sale_bad_redeem.format(max=texts.points(most)))
         return
-    await _confirm(message, state, texts, settings, redeem=int(text))
+    await _confirm(message, state, session, texts, settings, redeem=int(text))
 
 
 async def _confirm(
-    message: Message, state: FSMContext, texts: Texts, settings: Settings, redeem: int
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    redeem: int,
 ) -> None:
     data = await state.get_data()
     amount = data["amount"]
+    member = await members.by_id(session, data["customer_id"])
+    name = member.first_name if member else ""
     await state.update_data(redeem=redeem)
     await state.set_state(SaleForm.confirm)
     # The tier is settled when the sale is recorded; this is the estimate at the base rate.
     estimate = settings.program.accrual(amount - redeem * 100, 0)
     await message.answer(
         texts.sale_confirm.format(
-            name=html.quote(data["name"]),
+            name=html.quote(name),
             amount=format_rub(amount),
             redeem=texts.points(redeem),
             due=format_rub(amount - redeem * 100),
@@ -146,7 +156,7 @@ async def on_sale_button(
     if callback_data.action == "no_receipt":
         await _ask_redeem(message, state, session, texts, settings)
     elif callback_data.action == "redeem":
-        await _confirm(message, state, texts, settings, redeem=callback_data.value)
+        await _confirm(message, state, session, texts, settings, redeem=callback_data.value)
     elif callback_data.action == "cancel":
         await state.clear()
         await message.answer(texts.sale_cancelled)
@@ -164,7 +174,6 @@ async def _record(
     cashier: StaffMember,
 ) -> None:
     data = await state.get_data()
-    await state.clear()
     try:
         result = await ledger.record_purchase(
             session,
@@ -172,28 +181,44 @@ async def _record(
             data["customer_id"],
             data["amount"],
             redeem=data.get("redeem", 0),
-            receipt_id=data.get("receipt_id"),
+            receipt_id=sale_receipt_id(data),
             store=cashier.store,
             channel="cashier",
             actor=cashier.actor,
         )
     except ledger.NotEnoughPointsError as error:
+        await state.clear()
         await message.answer(texts.sale_not_enough.format(available=texts.points(error.available)))
         return
     except ledger.ReceiptClaimedError:
+        await state.clear()
         await message.answer(texts.sale_receipt_taken)
         return
     if result.duplicate:
-        await message.answer(texts.sale_duplicate.format(accrued=texts.points(result.accrued)))
+        await state.clear()
+        await message.answer(_duplicate_text(texts, result, data["amount"]))
         return
-    await message.answer(
-        texts.sale_done.format(
-            accrued=texts.points(result.accrued),
-            redeemed=texts.points(result.redeemed),
-            balance=texts.points(result.balance),
+    try:
+        await message.answer(
+            texts.sale_done.format(
+                accrued=texts.points(result.accrued),
+                redeemed=texts.points(result.redeemed),
+                balance=texts.points(result.balance),
+            )
         )
+        await state.clear()
+    finally:
+        # The sale is committed: its notice does not depend on the cashier's reply arriving.
+        await notify_purchase(bot, session, settings.program, result)
+
+
+def _duplicate_text(texts: Texts, result: ledger.PurchaseResult, amount: int) -> str:
+    accrued = texts.points(result.accrued)
+    if result.amount == amount:
+        return texts.sale_duplicate.format(accrued=accrued)
+    return texts.sale_duplicate_amount.format(
+        recorded=format_rub(result.amount), typed=format_rub(amount), accrued=accrued
     )
-    await notify_purchase(bot, session, settings.program, result)
 
 
 async def cmd_cashier_invite(
@@ -220,10 +245,16 @@ async def refuse(message: Message, texts: Texts) -> None:
     await message.answer(texts.staff_only)
 
 
+async def refuse_cashier(message: Message, texts: Texts) -> None:
+    """A cashier is staff: what they lack for `/cashier` is being an owner."""
+    await message.answer(texts.owner_only)
+
+
 def build_router() -> Router:
     router = Router(name="cashier")
     router.message.register(cmd_sale, Command("sale"), StaffOnly())
     router.message.register(cmd_cashier_invite, Command("cashier"), StaffOnly(Role.OWNER))
+    router.message.register(refuse_cashier, Command("cashier"), StaffOnly())
     router.message.register(refuse, Command("sale", "cashier"))
     router.message.register(on_customer, StateFilter(SaleForm.customer), StaffOnly())
     router.message.register(on_amount, StateFilter(SaleForm.amount), StaffOnly())

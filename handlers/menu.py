@@ -101,7 +101,8 @@ async def cmd_history(
     if profile := await _member(message, session, texts, settings):
         page = await history_page(session, profile.customer_id, 0)
         await message.answer(
-            history_text(texts, page), reply_markup=_history_keyboard(texts, 0, page.has_older)
+            history_text(texts, page, settings.zone),
+            reply_markup=_history_keyboard(texts, 0, page.has_older),
         )
 
 
@@ -119,7 +120,7 @@ async def on_history_page(
         return
     page = await history_page(session, profile.customer_id, callback_data.page)
     await bot.edit_message_text(
-        history_text(texts, page),
+        history_text(texts, page, settings.zone),
         chat_id=query.from_user.id,
         message_id=query.message.message_id,
         reply_markup=_history_keyboard(texts, page.page, page.has_older),
@@ -201,7 +202,7 @@ async def on_forget(
         text = texts.forget_confirm.format(balance=texts.points(view.points))
         await bot.send_message(user, text, reply_markup=markup)
     elif callback_data.action == "yes":
-        await privacy.forget(session, user)
+        await privacy.forget(session, settings.link_key, user)
         await state.clear()
         await bot.send_message(user, texts.forgotten, reply_markup=ReplyKeyboardRemove())
     else:

@@ -6,7 +6,7 @@ step: a double tap, or a tap on an old message, gets "already done" and changes 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from aiogram import F, Router, html
 from aiogram.filters import StateFilter
@@ -15,20 +15,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.birthday import BirthdayError, parse_birthday
 from bot.domain.phone import mask_phone, normalize_phone
-from bot.domain.questionnaire import (
-    GENDERS,
-    SignupAnswers,
-    Step,
-    clean_city,
-    clean_name,
-    previous_step,
-)
+from bot.domain.questionnaire import GENDERS, SKIPPABLE, Step, clean_city, clean_name, previous_step
 from bot.services import signup
 from bot.settings import Settings
 from bot.telegram import keyboards
 from bot.telegram.keyboards import AdsCb, ConsentCb, FormCb
 from bot.telegram.notify import notify_owners
-from bot.telegram.questions import STATE_STEPS, FormChat, Signup, advertising_text, consent_text
+from bot.telegram.questions import (
+    STATE_STEPS,
+    FormChat,
+    Signup,
+    advertising_text,
+    arrival_from,
+    changed_mind_button,
+    chosen_indexes,
+    consent_text,
+)
 from bot.telegram.receipt_claim import claim_receipt
 from bot.texts import Texts, texts_for
 
@@ -43,20 +45,22 @@ async def on_consent_given(
     await signup.give_consent(
         session, form.user.id, language, data.get("source_id"), text, data.get("referrer_id")
     )
+    # The source and inviter are on the customer row now; the form keeps the receipt only.
+    await form.state.set_data({"receipt": data["receipt"]} if data.get("receipt") else {})
     await query.answer()
     await form.ask(Step.NAME)
 
 
-async def on_consent_declined(
-    query: CallbackQuery, callback_data: ConsentCb, form: FormChat, session: AsyncSession
-) -> None:
-    source_id = callback_data.source or None
+async def on_consent_declined(query: CallbackQuery, form: FormChat, session: AsyncSession) -> None:
+    arrival = await form.arrival()
     await form.state.clear()
-    await signup.decline_consent(session, source_id)
+    await signup.decline_consent(session, arrival.source_id)
     await query.answer()
+    bonus = form.settings.welcome_bonus
+    button = changed_mind_button(form.settings.link_key, form.user.id, arrival)
     await form.say(
-        form.texts.consent_declined.format(bonus=form.texts.points(form.settings.welcome_bonus)),
-        keyboards.changed_mind(form.texts, source_id, callback_data.referrer or None),
+        form.texts.declined_text(form.texts.points(bonus) if bonus else None),
+        keyboards.changed_mind(form.texts, button),
     )
 
 
@@ -67,7 +71,10 @@ async def on_consent_reconsidered(
     if await signup.is_known(session, form.user.id):
         await form.say(form.texts.already_done)
         return
-    await form.ask_consent(callback_data.source or None, callback_data.referrer or None)
+    arrival = arrival_from(form.settings.link_key, form.user.id, callback_data)
+    if arrival.receipt_id is not None:
+        await form.hold_receipt(arrival.receipt_id)
+    await form.ask_consent(arrival.source_id, arrival.referrer_id)
 
 
 # --- the questions -------------------------------------------------------------------------
@@ -91,20 +98,25 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
     if phone is None:
         await form.again(texts.bad_phone)
         return
-    conflict = await signup.check_phone(session, form.user.id, phone)
+    try:
+        conflict = await signup.save_phone(session, settings.link_key, form.user.id, phone)
+    except signup.PhoneTakenError:
+        await form.again(texts.phone_taken)
+        return
+    except signup.NotSigningUpError:
+        await form.lost()
+        return
     if conflict is not None:
         if conflict.is_new:
             alert = texts_for(settings.default_language).owner_phone_conflict.format(
-                phone=conflict.masked_phone,
                 owner_customer=conflict.owner_customer_id,
                 claimant=conflict.claimant_customer_id,
             )
             await notify_owners(form.bot, settings.owner_ids, alert)
         await form.again(texts.phone_taken)
         return
-    await form.state.update_data(phone=phone)
     await form.say(f"✓ {mask_phone(phone)}", ReplyKeyboardRemove())
-    await form.accept(Step.PHONE)
+    await form.advance(Step.PHONE)
 
 
 async def _on_text_answer(step: Step, text: str, form: FormChat) -> None:
@@ -113,7 +125,7 @@ async def _on_text_answer(step: Step, text: str, form: FormChat) -> None:
         if (name := clean_name(text)) is None:
             await form.again(texts.bad_name)
         else:
-            await form.accept(step, name=name)
+            await form.accept(step, name)
     elif step is Step.BIRTHDAY:
         try:
             born = parse_birthday(text, datetime.now(form.settings.zone).date())
@@ -121,12 +133,12 @@ async def _on_text_answer(step: Step, text: str, form: FormChat) -> None:
             age = error.reason == "age"
             await form.again(texts.bad_birthday_age if age else texts.bad_birthday_format)
         else:
-            await form.accept(step, birthday=born.isoformat())
+            await form.accept(step, born)
     elif step is Step.CITY:
         if (city := clean_city(text)) is None:
             await form.again(texts.text_expected)
         else:
-            await form.accept(step, city=city)
+            await form.accept(step, city)
     else:
         await form.again(texts.use_buttons)
 
@@ -145,20 +157,19 @@ async def on_form_message(message: Message, form: FormChat, session: AsyncSessio
         await _on_text_answer(step, message.text, form)
 
 
-def _picked(step: Step, value: str, form: FormChat) -> dict[str, object] | None:
-    """The answer a pick button stands for, or None for a value that is not (or no longer) valid."""
+_NOT = object()
+
+
+def _picked(step: Step, value: str, form: FormChat) -> object:
+    """The answer a pick button stands for, or _NOT for a value no longer valid."""
     if step is Step.NAME and value == "tg":
-        name = clean_name(form.user.first_name)
-        return {"name": name} if name else None
+        return clean_name(form.user.first_name) or _NOT
     if step is Step.GENDER and value in GENDERS:
-        return {"gender": value}
+        return value
     cities = form.settings.cities
     if step is Step.CITY and value.isdigit() and int(value) < len(cities):
-        return {"city": cities[int(value)]}
-    return None
-
-
-_SKIPPED = {Step.BIRTHDAY: "birthday", Step.GENDER: "gender", Step.CITY: "city"}
+        return cities[int(value)]
+    return _NOT
 
 
 async def on_form_button(query: CallbackQuery, callback_data: FormCb, form: FormChat) -> None:
@@ -171,12 +182,12 @@ async def on_form_button(query: CallbackQuery, callback_data: FormCb, form: Form
     elif action == "back" and (previous := previous_step(step)) is not None:
         await query.answer()
         await form.ask(previous)
-    elif action == "skip" and step in _SKIPPED:
+    elif action == "skip" and step in SKIPPABLE:
         await query.answer()
-        await form.accept(step, **{_SKIPPED[step]: None})
-    elif action == "pick" and (answer := _picked(step, callback_data.value, form)):
+        await form.accept(step, None)
+    elif action == "pick" and (answer := _picked(step, callback_data.value, form)) is not _NOT:
         await query.answer()
-        await form.accept(step, **answer)
+        await form.accept(step, answer)
     else:
         await query.answer(form.texts.already_done)
 
@@ -190,29 +201,19 @@ async def _on_interests(query: CallbackQuery, callback_data: FormCb, form: FormC
     value = callback_data.value
     if not value.isdigit() or int(value) >= len(names) or query.message is None:
         return
-    chosen = set((await form.state.get_data()).get("interest_ids", [])) ^ {int(value)}
-    await form.state.update_data(interest_ids=sorted(chosen))
+    try:
+        chosen = await signup.toggle_interest(form.session, form.user.id, names[int(value)])
+    except signup.NotSigningUpError:
+        await form.lost()
+        return
     await form.bot.edit_message_reply_markup(
         chat_id=form.user.id,
         message_id=query.message.message_id,
-        reply_markup=keyboards.interests(form.texts, names, chosen),
+        reply_markup=keyboards.interests(form.texts, names, chosen_indexes(names, chosen)),
     )
 
 
 # --- advertising opt-in and the end --------------------------------------------------------
-
-
-def _answers(data: dict, settings: Settings) -> SignupAnswers:
-    birthday = data.get("birthday")
-    names = settings.interests
-    return SignupAnswers(
-        name=data["name"],
-        phone=data["phone"],
-        birthday=date.fromisoformat(birthday) if birthday else None,
-        gender=data.get("gender"),
-        city=data.get("city"),
-        interests=[names[index] for index in data.get("interest_ids", []) if index < len(names)],
-    )
 
 
 async def on_advertising_answer(
@@ -232,7 +233,6 @@ async def on_advertising_answer(
         welcome = await signup.complete(
             session,
             form.user.id,
-            _answers(await form.state.get_data(), settings),
             ads_opt_in=callback_data.answer == "yes",
             ads_text=advertising_text(texts, settings),
             language=language,
@@ -241,13 +241,19 @@ async def on_advertising_answer(
     except signup.PhoneTakenError:
         await form.ask(Step.PHONE, texts.phone_taken)
         return
+    except signup.MissingAnswerError as missing:
+        await form.ask(missing.step, texts.resume)
+        return
+    except signup.NotSigningUpError:
+        await form.lost()
+        return
     receipt = (await form.state.get_data()).get("receipt")
     await form.state.clear()
-    text = texts.welcome.format(
-        name=html.quote(welcome.name),
-        shop=html.quote(settings.shop_name),
-        bonus=texts.points(welcome.bonus),
-        balance=texts.points(welcome.balance),
+    text = texts.welcome_text(
+        html.quote(welcome.name),
+        html.quote(settings.shop_name),
+        texts.points(welcome.bonus) if welcome.bonus else None,
+        texts.points(welcome.balance),
     )
     await form.say(text, keyboards.main_menu(texts))
     if receipt:  # the purchase QR they scanned before joining: their first purchase

@@ -26,6 +26,11 @@ from bot.telegram.sale import begin_sale
 from bot.texts import Texts
 
 
+def _looks_like_receipt(payload: str) -> bool:
+    """A receipt's kind letter and the start of its number, whatever is missing after them."""
+    return payload[:1] == receipts.RECEIPT_KIND and payload[1:2].isdigit()
+
+
 async def _staff_invite(
     message: Message, payload: str, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
@@ -101,8 +106,8 @@ async def cmd_start(
     receipt = payload if ref is not None and ref.kind == receipts.RECEIPT_KIND else None
     if receipt is not None:
         payload = None  # a purchase QR names no source: the funnel counts it as "unknown"
-    elif payload and ref is None and links.claimed_kind(payload) == receipts.RECEIPT_KIND:
-        receipt, payload = payload, None  # an altered receipt QR: refused below, and logged
+    elif payload and ref is None and _looks_like_receipt(payload):
+        receipt, payload = payload, None  # an altered or cut receipt QR: refused below, logged
     entry = await signup.open_bot(
         session, settings.link_key, settings.program, form.user.id, payload
     )

@@ -459,6 +459,14 @@ class FakeTelegram:
             raise AssertionError(f"{button!r} requests a location: use send_location() instead")
         return self.send_text(user, found["text"])
 
+    def press_data(self, user: FakeUser, data: str) -> dict[str, Any]:
+        """A callback with any data, as a modified client can send: no message needs to carry it."""
+        self._users[user.id] = user
+        query_id = f"{user.id}{next(self._ids):08d}"
+        self._callbacks[query_id] = False
+        query = {"id": query_id, "from": user.to_dict(), "chat_instance": "ci", "data": data}
+        return self._enqueue({"callback_query": query})
+
     def push_update(self, update: dict[str, Any]) -> None:
         """Enqueue a raw update; an update_id is assigned when missing."""
         if "update_id" in update:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import links
-from bot.domain.cards import normalize_card_code
+from bot.domain.cards import CARD_LENGTH, normalize_card_code
 from bot.domain.phone import mask_phone, normalize_phone
 from db.models import Customer
 from db.repositories import customers as customer_repo
@@ -63,3 +63,9 @@ async def find(session: AsyncSession, query: str) -> Member | None:
     elif phone := normalize_phone(query):
         customer = await customer_repo.by_phone(session, phone)
     return _member(customer) if customer and customer.status == "active" else None
+
+
+def is_mistyped_card(query: str) -> bool:
+    """A card number's length and digits but a wrong check digit: a typo, worth saying so."""
+    digits = "".join(query.split())
+    return len(digits) == CARD_LENGTH and digits.isdigit() and normalize_card_code(digits) is None

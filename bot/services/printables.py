@@ -38,7 +38,7 @@ def printables(
     title = " — ".join(part for part in (shop_name, link.store) if part)
     text = posters.PosterText(
         title=title,
-        call_to_action=texts.poster_call_to_action.format(bonus=texts.points(welcome_bonus)),
+        call_to_action=texts.poster_call(texts.points(welcome_bonus) if welcome_bonus else None),
         subtitle=texts.poster_subtitle.format(shop=shop_name),
         link_hint=texts.poster_link_hint,
     )

@@ -1,8 +1,14 @@
-"""Signup: consent, questionnaire answers and the welcome bonus, as one messenger-free service."""
+"""Signup: consent, questionnaire answers and the welcome bonus, as one messenger-free service.
+
+The answers live on the pending customer row from the moment consent is given, one write per
+answered question; a messenger's form state keeps only which question is next. So no name or
+phone sits in aiogram's storage (database rows or Redis keys), and a restart loses nothing.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from enum import StrEnum
@@ -13,9 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import links
 from bot.domain.cards import new_card_code
 from bot.domain.consent import ConsentKind, text_version
-from bot.domain.phone import mask_phone
 from bot.domain.program import Program
-from bot.domain.questionnaire import SignupAnswers
+from bot.domain.questionnaire import SignupAnswers, Step
 from bot.services import ledger
 from bot.services.sources import resolve_start
 from db.base import utcnow
@@ -50,7 +55,6 @@ class PhoneConflict:
     """A phone already belongs to another customer; `is_new` is False for a repeated attempt."""
 
     is_new: bool
-    masked_phone: str
     owner_customer_id: int
     claimant_customer_id: int
 
@@ -64,6 +68,18 @@ class Welcome:
 
 class PhoneTakenError(Exception):
     """The phone was taken by someone else between the question and the last answer."""
+
+
+class NotSigningUpError(Exception):
+    """An answer from someone with no pending customer row (no consent, or already a member)."""
+
+
+class MissingAnswerError(Exception):
+    """The last step came before a required answer was stored: ask that question again."""
+
+    def __init__(self, step: Step) -> None:
+        super().__init__(step)
+        self.step = step
 
 
 async def open_bot(
@@ -147,65 +163,138 @@ async def decline_consent(session: AsyncSession, source_id: int | None) -> None:
     await session.commit()
 
 
-async def check_phone(session: AsyncSession, telegram_id: int, phone: str) -> PhoneConflict | None:
-    """None when the phone is free for this person; otherwise record it for the owner."""
+_ANSWER_COLUMNS = {
+    Step.NAME: "name",
+    Step.BIRTHDAY: "birthday",
+    Step.GENDER: "gender",
+    Step.CITY: "city",
+    Step.INTERESTS: "interests",
+}
+
+
+async def save_answer(session: AsyncSession, telegram_id: int, step: Step, value: object) -> None:
+    """Keep one answer (None for a skipped question) on the pending customer row."""
+    if not await customer_repo.update_pending(
+        session, telegram_id, **{_ANSWER_COLUMNS[step]: value}
+    ):
+        await session.rollback()
+        raise NotSigningUpError(telegram_id)
+    await session.commit()
+
+
+async def interests_of(session: AsyncSession, telegram_id: int) -> list[str]:
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    return list(customer.interests or []) if customer else []
+
+
+async def toggle_interest(session: AsyncSession, telegram_id: int, interest: str) -> list[str]:
+    """Tick or untick one interest; the chosen ones, in the order they were ticked."""
+    chosen = await interests_of(session, telegram_id)
+    chosen = [item for item in chosen if item != interest] + (
+        [] if interest in chosen else [interest]
+    )
+    await save_answer(session, telegram_id, Step.INTERESTS, chosen)
+    return chosen
+
+
+async def save_phone(
+    session: AsyncSession, link_key: bytes, telegram_id: int, phone: str
+) -> PhoneConflict | None:
+    """Keep the phone as this person's answer, or say whose it is (recorded for the owner).
+
+    A member's phone is theirs. A phone someone else only typed mid-signup is no claim yet: it
+    moves to this person, and the other is asked for it again when they finish.
+    """
     holder = await customer_repo.by_phone(session, phone)
-    if holder is None or holder.telegram_id == telegram_id:
-        return None
+    if holder is not None and holder.telegram_id != telegram_id:
+        if holder.status == EntryStatus.ACTIVE:
+            return await _phone_conflict(session, link_key, telegram_id, phone, holder.id)
+        await customer_repo.release_pending_phone(session, holder.id, phone)
+    try:
+        async with session.begin_nested():
+            saved = await customer_repo.update_pending(session, telegram_id, phone=phone)
+    except IntegrityError:  # another person's last step took it a moment ago
+        await session.rollback()
+        raise PhoneTakenError from None
+    if not saved:
+        await session.rollback()
+        raise NotSigningUpError(telegram_id)
+    await session.commit()
+    return None
+
+
+def _phone_digest(link_key: bytes, phone: str) -> str:
+    """Names a phone in an alert's key without keeping it: a keyed hash, not reversible by
+    hashing every possible number (an unsalted one is, in under a second)."""
+    return hmac.new(link_key, f"phone:{phone}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def phone_alert_keys(link_key: bytes, phone: str | None, telegram_id: int) -> list[str]:
+    """Patterns (SQL LIKE) of the alerts that concern this person: about their phone, or made
+    by their account; deleted with their data."""
+    keys = [f"phone:%:{telegram_id}"]
+    if phone:
+        keys.append(f"phone:{_phone_digest(link_key, phone)}:%")
+    return keys
+
+
+async def _phone_conflict(
+    session: AsyncSession, link_key: bytes, telegram_id: int, phone: str, holder_id: int
+) -> PhoneConflict:
+    """Record for the owner that a member's phone was claimed; customer numbers only, no phone
+    (not even masked)."""
     claimant = await customer_repo.by_telegram_id(session, telegram_id)
     claimant_id = claimant.id if claimant else 0
-    phone_hash = hashlib.sha256(phone.encode()).hexdigest()[:24]
-    masked = mask_phone(phone)
     is_new = await events.add_alert_once(
         session,
         "phone_conflict",
-        f"phone:{phone_hash}:{telegram_id}",
-        {"phone": masked, "owner_customer_id": holder.id, "claimant_customer_id": claimant_id},
+        f"phone:{_phone_digest(link_key, phone)}:{telegram_id}",
+        {"owner_customer_id": holder_id, "claimant_customer_id": claimant_id},
     )
     await session.commit()
     log.warning(
-        "phone conflict: customer %s claims the phone of customer %s", claimant_id, holder.id
+        "phone conflict: customer %s claims the phone of customer %s", claimant_id, holder_id
     )
-    return PhoneConflict(is_new, masked, holder.id, claimant_id)
+    return PhoneConflict(is_new, holder_id, claimant_id)
 
 
 async def complete(
     session: AsyncSession,
     telegram_id: int,
-    answers: SignupAnswers,
     ads_opt_in: bool,
     ads_text: str,
     language: str,
     program: Program,
 ) -> Welcome:
-    """Store the answers, the advertising decision and the welcome bonus in one transaction.
+    """Make the stored answers a member, with the advertising decision and the welcome bonus,
+    in one transaction.
 
     Safe to call twice (a double-tapped last button): the second call finds an active customer
     and the bonuses' idempotency keys, and grants nothing more.
     """
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None:
-        raise LookupError("complete() before give_consent()")
+        raise NotSigningUpError(telegram_id)
+    if customer.name is None:
+        raise MissingAnswerError(Step.NAME)
+    if customer.phone is None:  # taken by someone who joined with it first
+        raise PhoneTakenError
+    answers = SignupAnswers(
+        customer.name,
+        customer.phone,
+        customer.birthday,
+        customer.gender,
+        customer.city,
+        list(customer.interests or []),
+    )
     if customer.status == EntryStatus.PENDING:
         version = text_version(ConsentKind.ADVERTISING, language, ads_text)
         await consents.remember_text(session, version, ConsentKind.ADVERTISING, language, ads_text)
-        customer.name = answers.name
-        customer.phone = answers.phone
-        customer.birthday = answers.birthday
-        customer.gender = answers.gender
-        customer.city = answers.city
-        customer.interests = list(answers.interests)
         customer.ads_opt_in = ads_opt_in
         customer.language = language
         customer.status = EntryStatus.ACTIVE
         customer.signed_up_at = utcnow()
         customer.card_code = await _free_card_code(session)
-        try:
-            async with session.begin_nested():
-                await session.flush()
-        except IntegrityError:
-            await session.rollback()
-            raise PhoneTakenError from None
         await consents.add(session, customer.id, ConsentKind.ADVERTISING, ads_opt_in, version)
         await events.add_funnel_event(session, "completed", customer.source_id)
     bonus = 0
@@ -225,7 +314,7 @@ async def complete(
             bonus += points
     await session.commit()
     balance = await ledger.points_of(session, customer.id)
-    return Welcome(customer.name or answers.name, bonus, balance)
+    return Welcome(answers.name, bonus, balance)
 
 
 async def _free_card_code(session: AsyncSession) -> str:

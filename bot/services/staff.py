@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import links
 from db.base import utcnow
-from db.models import Staff, StaffInvite
+from db.models import StaffInvite
+from db.repositories import staff as staff_repo
 
 INVITE_KIND = "i"
 INVITE_LIFETIME = timedelta(hours=24)
@@ -42,9 +42,7 @@ async def role_of(
 ) -> StaffMember | None:
     if telegram_id in owner_ids:
         return StaffMember(telegram_id, Role.OWNER)
-    staff = await session.scalar(
-        select(Staff).where(Staff.telegram_id == telegram_id, Staff.active.is_(True))
-    )
+    staff = await staff_repo.active_member(session, telegram_id)
     return StaffMember(telegram_id, Role(staff.role), staff.store) if staff else None
 
 
@@ -78,20 +76,24 @@ async def accept_invite(
     name: str,
     now: datetime | None = None,
 ) -> StaffMember | None:
-    """The new member of staff; None for a forged, expired or someone else's used invite."""
+    """The new member of staff; None for a forged, expired or someone else's used invite.
+
+    The invite is claimed with a conditional UPDATE before anything else is written: two people
+    opening one link at the same moment cannot both pass a check and both become staff.
+    """
     now = now or utcnow()
     ref = links.verify(link_key, payload)
-    invite = await session.get(StaffInvite, ref.id) if ref and ref.kind == INVITE_KIND else None
-    if invite is None or invite.expires_at <= now:
+    if ref is None or ref.kind != INVITE_KIND:
         return None
-    if invite.used_by is not None:  # a double tap by the same person still succeeds
-        same = invite.used_by == telegram_id
-        return StaffMember(telegram_id, Role(invite.role), invite.store) if same else None
-    invite.used_by, invite.used_at = telegram_id, now
-    staff = await session.scalar(select(Staff).where(Staff.telegram_id == telegram_id))
-    if staff is None:
-        staff = Staff(telegram_id=telegram_id)
-        session.add(staff)
-    staff.role, staff.store, staff.name, staff.active = invite.role, invite.store, name[:100], True
+    if not await staff_repo.claim_invite(session, ref.id, telegram_id, now):
+        await session.rollback()
+        invite = await staff_repo.invite(session, ref.id)
+        if invite is None or invite.used_by != telegram_id:
+            return None
+        # A double tap by the one who took it: they are staff already, say so again.
+        return StaffMember(telegram_id, Role(invite.role), invite.store)
+    invite = await staff_repo.invite(session, ref.id)
+    assert invite is not None
+    await staff_repo.add_member(session, telegram_id, invite.role, invite.store, name[:100])
     await session.commit()
     return StaffMember(telegram_id, Role(invite.role), invite.store)

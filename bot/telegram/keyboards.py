@@ -18,9 +18,12 @@ from bot.texts import Texts
 
 class ConsentCb(CallbackData, prefix="consent"):
     action: str  # agree | decline | again
-    # Source and inviting friend travel with the buttons: nothing is stored on decline.
+    # Only on "again" (after a refusal nothing is stored), signed for the one who refused;
+    # agree and decline read them from the form (see bot.telegram.questions).
     source: int = 0
     referrer: int = 0
+    receipt: int = 0
+    signature: str = ""
 
 
 class FormCb(CallbackData, prefix="form"):
@@ -45,21 +48,17 @@ def _inline(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     )
 
 
-def consent(texts: Texts, source_id: int | None, referrer_id: int | None) -> InlineKeyboardMarkup:
-    where = {"source": source_id or 0, "referrer": referrer_id or 0}
+def consent(texts: Texts) -> InlineKeyboardMarkup:
     return _inline(
         [
-            [(texts.consent_agree, ConsentCb(action="agree", **where).pack())],
-            [(texts.consent_decline, ConsentCb(action="decline", **where).pack())],
+            [(texts.consent_agree, ConsentCb(action="agree").pack())],
+            [(texts.consent_decline, ConsentCb(action="decline").pack())],
         ]
     )
 
 
-def changed_mind(
-    texts: Texts, source_id: int | None, referrer_id: int | None
-) -> InlineKeyboardMarkup:
-    data = ConsentCb(action="again", source=source_id or 0, referrer=referrer_id or 0).pack()
-    return _inline([[(texts.consent_changed_mind, data)]])
+def changed_mind(texts: Texts, button: ConsentCb) -> InlineKeyboardMarkup:
+    return _inline([[(texts.consent_changed_mind, button.pack())]])
 
 
 def _navigation(texts: Texts, step: Step) -> list[tuple[str, str]]:

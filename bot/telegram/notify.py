@@ -40,7 +40,8 @@ async def notify_purchase(
     if member is None:
         return
     texts = texts_for(member.language)
-    await send_quietly(bot, member.telegram_id, purchase_notice(texts, result))
+    friend_bonus = program.referral_bonus if result.referrer_rewarded is not None else 0
+    await send_quietly(bot, member.telegram_id, purchase_notice(texts, result, friend_bonus))
     if result.upgraded:
         tier = next(tier for tier in program.tiers if tier.name == result.tier_after)
         text = texts.tier_up.format(tier=html.quote(tier.name), percent=f"{tier.percent:g}")

@@ -1,7 +1,15 @@
-"""How the signup questions look in Telegram: the form's states, texts and keyboards."""
+"""How the signup questions look in Telegram: the form's states, texts and keyboards.
+
+The form state holds the step and, before consent, the ids the person came with (a source, an
+inviting member, a purchase QR to credit after signup): never an answer. Answers go straight to
+the signup service, which keeps them on the pending customer row.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +24,14 @@ from aiogram.types import (
     TelegramObject,
     User,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import links
 from bot.domain.questionnaire import GENDERS, Step, clean_name, next_step, progress
+from bot.services import receipts, signup
 from bot.settings import Settings
 from bot.telegram import keyboards
+from bot.telegram.keyboards import ConsentCb
 from bot.texts import Texts
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
@@ -57,7 +69,7 @@ def advertising_text(texts: Texts, settings: Settings) -> str:
 
 
 def _question(
-    step: Step, texts: Texts, settings: Settings, data: dict, telegram_name: str | None
+    step: Step, texts: Texts, settings: Settings, chosen: set[int], telegram_name: str | None
 ) -> tuple[str, Markup | None]:
     if step is Step.NAME:
         suggestion = clean_name(telegram_name or "")
@@ -74,8 +86,47 @@ def _question(
         options = [(city, str(index)) for index, city in enumerate(settings.cities)]
         prompt = texts.ask_city_buttons if options else texts.ask_city
         return prompt, keyboards.question(texts, step, options)
-    chosen = set(data.get("interest_ids", []))
     return texts.ask_interests, keyboards.interests(texts, settings.interests, chosen)
+
+
+def chosen_indexes(names: list[str], chosen: list[str]) -> set[int]:
+    """Which of the shop's interests (by position) are ticked."""
+    return {index for index, name in enumerate(names) if name in chosen}
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What someone came with, kept through a refusal: a source, an inviting member, a receipt."""
+
+    source_id: int | None = None
+    referrer_id: int | None = None
+    receipt_id: int | None = None
+
+
+def _arrival_signature(key: bytes, telegram_id: int, arrival: Arrival) -> str:
+    message = f"clientbase:again:{telegram_id}:{arrival.source_id or 0}:"
+    message += f"{arrival.referrer_id or 0}:{arrival.receipt_id or 0}"
+    digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:9]).decode()
+
+
+def changed_mind_button(key: bytes, telegram_id: int, arrival: Arrival) -> ConsentCb:
+    """After a refusal nothing about the person may be stored, so what they came with rides on
+    their own "I changed my mind" button, signed for them: a forged or borrowed one is void."""
+    return ConsentCb(
+        action="again",
+        source=arrival.source_id or 0,
+        referrer=arrival.referrer_id or 0,
+        receipt=arrival.receipt_id or 0,
+        signature=_arrival_signature(key, telegram_id, arrival),
+    )
+
+
+def arrival_from(key: bytes, telegram_id: int, button: ConsentCb) -> Arrival:
+    """The ids on a pressed "I changed my mind" button; none at all if its signature is wrong."""
+    arrival = Arrival(button.source or None, button.referrer or None, button.receipt or None)
+    expected = _arrival_signature(key, telegram_id, arrival)
+    return arrival if hmac.compare_digest(button.signature, expected) else Arrival()
 
 
 @dataclass
@@ -85,6 +136,7 @@ class FormChat:
     bot: Bot
     user: User
     state: FSMContext
+    session: AsyncSession
     texts: Texts
     settings: Settings
 
@@ -93,8 +145,11 @@ class FormChat:
 
     async def ask(self, step: Step, hint: str | None = None) -> None:
         await self.state.set_state(STEP_STATES[step])
-        data = await self.state.get_data()
-        question, markup = _question(step, self.texts, self.settings, data, self.user.first_name)
+        chosen: set[int] = set()
+        if step is Step.INTERESTS:
+            ticked = await signup.interests_of(self.session, self.user.id)
+            chosen = chosen_indexes(self.settings.interests, ticked)
+        question, markup = _question(step, self.texts, self.settings, chosen, self.user.first_name)
         number, total = progress(step)
         text = self.texts.progress.format(step=number, total=total) + question
         await self.say(f"{hint}\n\n{text}" if hint else text, markup)
@@ -106,14 +161,27 @@ class FormChat:
         )
 
     async def ask_consent(self, source_id: int | None, referrer_id: int | None = None) -> None:
+        """The consent question; where the person came from stays here, not on the buttons."""
         await self.state.set_state(Signup.consent)
         await self.state.update_data(source_id=source_id, referrer_id=referrer_id)
         await self.bot.send_message(
             self.user.id,
             consent_text(self.texts, self.settings),
-            reply_markup=keyboards.consent(self.texts, source_id, referrer_id),
+            reply_markup=keyboards.consent(self.texts),
             disable_web_page_preview=True,
         )
+
+    async def arrival(self) -> Arrival:
+        """What the person came with, as the form holds it before consent."""
+        data = await self.state.get_data()
+        ref = links.verify(self.settings.link_key, data.get("receipt") or "")
+        receipt_id = ref.id if ref and ref.kind == receipts.RECEIPT_KIND else None
+        return Arrival(data.get("source_id"), data.get("referrer_id"), receipt_id)
+
+    async def hold_receipt(self, receipt_id: int) -> None:
+        """A purchase QR to credit once signup is done (kept as its signed payload)."""
+        payload = links.sign(self.settings.link_key, receipts.RECEIPT_KIND, receipt_id)
+        await self.state.update_data(receipt=payload)
 
     async def in_signup(self) -> bool:
         return (await self.state.get_state() or "").startswith(f"{Signup.__name__}:")
@@ -135,9 +203,22 @@ class FormChat:
         elif current == Signup.ads.state:
             await self.ask_advertising()
 
-    async def accept(self, step: Step, **answer: object) -> None:
-        """Keep the answer and move on to the next question (or the advertising opt-in)."""
-        await self.state.update_data(answer)
+    async def accept(self, step: Step, answer: object) -> None:
+        """Keep the answer (None: skipped) and move on to the next question."""
+        try:
+            await signup.save_answer(self.session, self.user.id, step, answer)
+        except signup.NotSigningUpError:
+            await self.lost()
+            return
+        await self.advance(step)
+
+    async def lost(self) -> None:
+        """The form outlived its customer row (deleted meanwhile): start again from /start."""
+        await self.state.clear()
+        await self.say(self.texts.not_signed_up)
+
+    async def advance(self, step: Step) -> None:
+        """On to the question after `step`, or the advertising opt-in after the last one."""
         following = next_step(step)
         if following is None:
             await self.ask_advertising()
@@ -152,6 +233,6 @@ class FormChatMiddleware(BaseMiddleware):
         user = data.get("event_from_user")
         if user is not None and "state" in data:
             data["form"] = FormChat(
-                data["bot"], user, data["state"], data["texts"], data["settings"]
+                data["bot"], user, data["state"], data["session"], data["texts"], data["settings"]
             )
         return await handler(event, data)

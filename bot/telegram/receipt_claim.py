@@ -46,4 +46,7 @@ async def claim_receipt(
     except ReceiptRefusedError as refused:
         await bot.send_message(chat_id, refusal_text(texts, refused.reason))
         return
+    if result.duplicate:  # the till already credited this receipt to them: nothing new
+        await bot.send_message(chat_id, texts.receipt_claimed)
+        return
     await notify_purchase(bot, session, settings.program, result)

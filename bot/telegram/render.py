@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from aiogram import html
 
 from bot.domain.money import format_rub
@@ -34,7 +36,7 @@ def balance_text(texts: Texts, view: BalanceView) -> str:
     return "\n".join(lines)
 
 
-def _operation(texts: Texts, operation: Operation) -> str:
+def _operation(texts: Texts, operation: Operation, zone: tzinfo) -> str:
     reasons = dict(texts.bonus_reasons)
     points = texts.points(abs(operation.points))
     template = getattr(texts, f"op_{operation.kind}")
@@ -43,28 +45,34 @@ def _operation(texts: Texts, operation: Operation) -> str:
         amount=format_rub(operation.purchase_amount or 0),
         reason=html.quote(reasons.get(operation.reason, operation.reason)),
     )
-    return f"{operation.at:%d.%m.%Y} · {text}"
+    return f"{operation.at.astimezone(zone):%d.%m.%Y} · {text}"
 
 
-def history_text(texts: Texts, page: HistoryPage) -> str:
+def history_text(texts: Texts, page: HistoryPage, zone: tzinfo) -> str:
+    """Dates as the shop's clock shows them (TIMEZONE), not UTC: a sale at 01:00 in Moscow is
+    that day's, not yesterday's."""
     if not page.operations:
         return texts.history_empty
-    lines = [_operation(texts, operation) for operation in page.operations]
+    lines = [_operation(texts, operation, zone) for operation in page.operations]
     return texts.history_title.format(page=page.page + 1) + "\n\n" + "\n".join(lines)
 
 
-def purchase_notice(texts: Texts, result: PurchaseResult) -> str:
+def purchase_notice(texts: Texts, result: PurchaseResult, friend_bonus: int = 0) -> str:
+    """`friend_bonus`: points this purchase also paid the buyer for joining through an invite."""
     redeemed = (
         texts.purchase_redeemed.format(points=texts.points(result.redeemed))
         if result.redeemed
         else ""
     )
-    return texts.purchase_notice.format(
+    text = texts.purchase_notice.format(
         amount=format_rub(result.amount),
         accrued=texts.points(result.accrued),
         redeemed=redeemed,
         balance=texts.points(result.balance),
     )
+    if friend_bonus:
+        text += "\n" + texts.purchase_friend_bonus.format(bonus=texts.points(friend_bonus))
+    return text
 
 
 def refund_notice(texts: Texts, result: RefundResult) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from aiogram import html
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -45,10 +47,15 @@ async def begin_sale(
     texts: Texts,
     settings: Settings,
 ) -> None:
-    """The customer is known (typed, or their card scanned): show them and ask the amount."""
+    """The customer is known (typed, or their card scanned): show them and ask the amount.
+
+    The sale gets its id here. It stands in for a receipt number when the cashier has none, so
+    a confirm repeated after a lost reply is the same sale, not a second one. The form keeps
+    ids only: the customer's name is read again when it is shown.
+    """
     view = await ledger.balance(session, settings.program, member.customer_id)
     await state.set_state(SaleForm.amount)
-    await state.set_data({"customer_id": member.customer_id, "name": member.first_name})
+    await state.set_data({"customer_id": member.customer_id, "sale_id": secrets.token_hex(8)})
     await message.answer(
         texts.sale_customer.format(
             name=html.quote(member.first_name),
@@ -58,3 +65,8 @@ async def begin_sale(
         )
     )
     await message.answer(texts.sale_ask_amount)
+
+
+def sale_receipt_id(data: dict) -> str:
+    """The receipt number typed at the till, else the sale's own id."""
+    return data.get("receipt_id") or f"TG-{data['sale_id']}"

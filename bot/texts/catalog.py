@@ -20,6 +20,7 @@ class Texts:
     consent_agree: str
     consent_decline: str
     consent_declined: str
+    consent_declined_bonus: str
     consent_changed_mind: str
     consent_advertising: str
     ads_yes: str
@@ -51,6 +52,7 @@ class Texts:
     resume: str
     # After signup.
     welcome: str
+    welcome_bonus: str
     returning: str
     menu_balance: str
     menu_card: str
@@ -88,6 +90,7 @@ class Texts:
     invite_text: str
     purchase_notice: str
     purchase_redeemed: str
+    purchase_friend_bonus: str
     refund_notice: str
     tier_up: str
     referral_paid: str
@@ -97,6 +100,7 @@ class Texts:
     invite_unusable: str
     sale_ask_customer: str
     sale_not_found: str
+    sale_card_typo: str
     sale_customer: str
     sale_ask_amount: str
     sale_bad_amount: str
@@ -111,6 +115,7 @@ class Texts:
     sale_cancel: str
     sale_done: str
     sale_duplicate: str
+    sale_duplicate_amount: str
     sale_receipt_taken: str
     sale_not_enough: str
     sale_cancelled: str
@@ -140,6 +145,7 @@ class Texts:
     qr_making: str
     qr_caption: str
     poster_call_to_action: str
+    poster_call_to_join: str
     poster_subtitle: str
     poster_link_hint: str
     sources_empty: str
@@ -154,6 +160,18 @@ class Texts:
     already_done: str
     sorry: str
     owner_phone_conflict: str
+
+    # A promise of points is made only when there are points to give (WELCOME_BONUS may be 0).
+    def declined_text(self, bonus: str | None) -> str:
+        extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""
+        return self.consent_declined.format(bonus=extra)
+
+    def welcome_text(self, name: str, shop: str, bonus: str | None, balance: str) -> str:
+        line = self.welcome_bonus.format(bonus=bonus) if bonus else ""
+        return self.welcome.format(name=name, shop=shop, bonus=line, balance=balance)
+
+    def poster_call(self, bonus: str | None) -> str:
+        return self.poster_call_to_action.format(bonus=bonus) if bonus else self.poster_call_to_join
 
     def points(self, amount: int) -> str:
         """`21 балл`, `22 балла`, `25 баллов`: Russian plural rules (English uses one and many)."""

@@ -18,14 +18,15 @@ EN = Texts(
     consent_decline="Decline",
     consent_declined=(
         "Understood. We have stored nothing about you.\n\n"
-        "Without consent we cannot credit points, give the signup bonus ({bonus}) or "
-        "greet you on your birthday. If you change your mind, press the button below or /start."
+        "Without consent we cannot credit points{bonus}. "
+        "If you change your mind, press the button below or /start."
     ),
+    consent_declined_bonus=" or give the signup bonus ({bonus})",
     consent_changed_mind="I changed my mind",
     consent_advertising=(
         "Last question. Would you like to receive advertising from {shop}: offers, discounts "
         "and personal deals? This is a separate consent (Federal Law 38-FZ on advertising); "
-        "saying no changes nothing else, and you can unsubscribe at any time."
+        "saying no changes nothing else."
     ),
     ads_yes="Yes, send them",
     ads_no="No, thanks",
@@ -36,8 +37,7 @@ EN = Texts(
         "Press “📱 Share my number” below or type the number."
     ),
     ask_birthday=(
-        "When is your birthday? We will send a gift. "
-        "Type the date, e.g. <code>25.03.1990</code>, or press “Skip”."
+        "When is your birthday? Type the date, e.g. <code>25.03.1990</code>, or press “Skip”."
     ),
     ask_gender="Your gender?",
     ask_city="Which city do you live in? Type its name.",
@@ -72,9 +72,9 @@ EN = Texts(
     contact_expected="Press “📱 Share my number” or type the number.",
     resume="Let's continue where we left off.",
     welcome=(
-        "Done, {name}! 🎉 You are in the {shop} loyalty program.\n"
-        "You got <b>{bonus}</b> for joining. Balance: <b>{balance}</b>."
+        "Done, {name}! 🎉 You are in the {shop} loyalty program.\n{bonus}Balance: <b>{balance}</b>."
     ),
+    welcome_bonus="You got <b>{bonus}</b> for joining. ",
     returning="Welcome back, {name}! Your balance: <b>{balance}</b>.",
     menu_balance="💰 Balance",
     menu_card="💳 My card",
@@ -124,6 +124,7 @@ EN = Texts(
     invite_text="Bring a friend: after their first purchase you both get {bonus}.\n\nYour link:\n{link}\n\nJoined through it: {joined}.",
     purchase_notice="🧾 Purchase of {amount}: {accrued} earned{redeemed}. Balance: <b>{balance}</b>.",
     purchase_redeemed=", {points} spent",
+    purchase_friend_bonus="🎁 Plus {bonus} for your first purchase through a friend's invite (already in the balance).",
     refund_notice="↩️ Return of {amount}: {reversed} taken back, {returned} returned. Balance: <b>{balance}</b>.",
     tier_up="🎉 Congratulations! You are now “{tier}”: {percent}% back on every purchase.",
     referral_paid="🎁 Your friend made their first purchase: you got {bonus}!",
@@ -133,6 +134,7 @@ EN = Texts(
     invite_unusable="This link was already used or has expired. Ask the owner for a new one.",
     sale_ask_customer="Scan the customer's card QR with the phone camera, or type the card number (8 digits) or phone.",
     sale_not_found="No such customer. Check the card number (8 digits) or the phone.",
+    sale_card_typo="No such customer: the card number's check digit is wrong — a typo? Check all 8 digits.",
     sale_customer="Customer: <b>{name}</b>, {phone}\nBalance: <b>{balance}</b>, tier “{tier}”.",
     sale_ask_amount="The purchase amount in roubles, e.g. <code>1250</code> or <code>1250.50</code>.",
     sale_bad_amount="Could not read the amount. Type a number, e.g. <code>1250</code> or <code>1250.50</code>.",
@@ -147,6 +149,7 @@ EN = Texts(
     sale_cancel="✖️ Cancel",
     sale_done="✅ Recorded. Earned {accrued}, spent {redeemed}. Customer's balance: <b>{balance}</b>.",
     sale_duplicate="This receipt was already recorded ({accrued} earned). Not credited again.",
+    sale_duplicate_amount="This receipt was already recorded for {recorded} ({accrued} earned), and now {typed} was entered. Not credited again; if this is another purchase, give another receipt number.",
     sale_receipt_taken="This receipt was already recorded for another customer.",
     sale_not_enough="The customer has only {available} now. Start again: /sale",
     sale_cancelled="Cancelled. New purchase: /sale",
@@ -167,10 +170,7 @@ EN = Texts(
     owner_only="This command is for the shop owner only.",
     qr_ask_store="Which store is the QR code for? Choose or type its name (address).",
     qr_ask_campaign="Where will it hang, or which campaign is it? Choose or type.",
-    qr_ask_employee=(
-        "Whose code is it? The employee will see how many customers they brought. "
-        "Choose, type a name or press “No employee”."
-    ),
+    qr_ask_employee=("Whose code is it? Choose, type a name or press “No employee”."),
     qr_no_employee="No employee",
     qr_all_employees="All employees of this store",
     qr_no_employees_known="This store has no employees with QR codes yet: type a name.",
@@ -178,6 +178,7 @@ EN = Texts(
     qr_making="Making the QR codes and posters…",
     qr_caption="<b>{label}</b>\n{url}\n\nA4 and A6 posters below. Reprinting gives the same code.",
     poster_call_to_action="Scan and get {bonus}",
+    poster_call_to_join="Scan and join the program",
     poster_subtitle="{shop} loyalty program in Telegram",
     poster_link_hint="Cannot scan? Open the link:",
     sources_empty="No sources yet. Make a QR code with /qr.",
@@ -201,8 +202,8 @@ EN = Texts(
     already_done="Already done 👌",
     sorry="Sorry, something went wrong. Please try again a little later.",
     owner_phone_conflict=(
-        "⚠️ Number {phone} is already registered (customer #{owner_customer}) and another "
-        "Telegram account (customer #{claimant}) tries to use it. Not merged automatically: "
+        "⚠️ Another Telegram account (customer #{claimant}) tries to use the phone number "
+        "of customer #{owner_customer}. Not merged automatically: "
         "please check."
     ),
 )

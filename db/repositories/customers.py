@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Customer
@@ -22,3 +24,24 @@ async def by_card_code(session: AsyncSession, card_code: str) -> Customer | None
 
 async def by_id(session: AsyncSession, customer_id: int) -> Customer | None:
     return await session.get(Customer, customer_id)
+
+
+async def update_pending(session: AsyncSession, telegram_id: int, **values: Any) -> bool:
+    """Write answers onto a customer still signing up; False when there is no such row."""
+    result = await session.execute(
+        update(Customer)
+        .where(Customer.telegram_id == telegram_id, Customer.status == "pending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+
+
+async def release_pending_phone(session: AsyncSession, customer_id: int, phone: str) -> None:
+    """Take a phone back from someone who gave it mid-signup but has not joined with it."""
+    await session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id, Customer.phone == phone, Customer.status == "pending")
+        .values(phone=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import FunnelEvent, OwnerAlert
@@ -23,3 +23,10 @@ async def add_alert_once(
     if await session.scalar(select(OwnerAlert.id).where(OwnerAlert.dedup_key == dedup_key)):
         return False
     return await insert_unique(session, OwnerAlert(kind=kind, dedup_key=dedup_key, details=details))
+
+
+async def delete_alerts(session: AsyncSession, key_patterns: list[str]) -> None:
+    """Remove the alerts whose keys match any of these LIKE patterns."""
+    await session.execute(
+        delete(OwnerAlert).where(or_(*(OwnerAlert.dedup_key.like(p) for p in key_patterns)))
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import stat
 from pathlib import Path
 
@@ -9,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from db.models import Consent, Customer, FunnelEvent, LedgerEntry
-from tests.e2e.conftest import RunningBot
+from bot.sandbox.fake_telegram import FakeUser
+from db.models import Consent, Customer, FunnelEvent, LedgerEntry, OwnerAlert
+from tests.e2e.conftest import OWNER_ID, RunningBot
 from tests.e2e.test_signup import sign_up
 
 
@@ -63,3 +66,34 @@ async def test_an_erased_phone_is_not_left_in_the_sqlite_files(running: RunningB
     for path in files:
         if path.exists():
             assert digits not in path.read_bytes(), path
+
+
+async def test_owner_alerts_keep_no_phone_and_go_with_the_data(running: RunningBot) -> None:
+    bot = running
+    bot.fake.register_user(FakeUser(id=OWNER_ID, first_name="Owner"))
+    anna, petr = bot.new_user(), bot.new_user(first_name="Пётр")
+    await sign_up(bot, anna)
+    phone = f"+7916{anna.id:07d}"
+    consent = await bot.start_bot(petr)
+    await bot.press(petr, consent, "✅ Согласен(на)")
+    await bot.say(petr, "Пётр")
+    await bot.say(petr, phone)  # Anna's phone: the owner is alerted
+    alert = await bot.fake.next_message(OWNER_ID)
+    assert phone[-4:] not in alert.text
+    async with bot.sessions() as session:
+        row = await session.scalar(select(OwnerAlert))
+    assert row is not None
+    stored = row.dedup_key + json.dumps(row.details)
+    assert phone[-4:] not in stored and phone[-2:] + '"' not in stored
+    for digest in (
+        hashlib.sha256(phone.encode()).hexdigest(),
+        hashlib.md5(phone.encode()).hexdigest(),
+    ):
+        assert digest[:12] not in stored  # a plain hash is reversed by trying every number
+
+    profile = await bot.say(anna, "/profile")
+    ask = await bot.press(anna, profile, "🗑 Отозвать согласие и удалить данные")
+    done = await bot.press(anna, ask, "Да, удалить")
+    assert done.text.startswith("Согласие отозвано")
+    async with bot.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OwnerAlert)) == 0
