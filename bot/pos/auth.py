@@ -10,8 +10,13 @@ from bot.services import pos_tokens
 
 
 def bearer_token(request: web.Request) -> str | None:
+    """The token of an `Authorization: Bearer` header; None without one, or for anything a
+    token cannot be (tokens are printable ASCII), before it reaches a hash or a log."""
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else None
+    token = token.strip()
+    if scheme.lower() != "bearer" or not (token.isascii() and token.isprintable()):
+        return None
+    return token
 
 
 def unauthorized() -> ApiError:

@@ -15,6 +15,7 @@ per process. A full bucket is the same as none, so full ones are dropped when th
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -102,6 +103,20 @@ class Buckets:
         return None
 
 
+def client_address(address: str) -> str:
+    """The key a client is limited under: its IPv4 address, or the /64 network of an IPv6 one
+    (one subscriber holds a whole /64, so single IPv6 addresses cost an attacker nothing)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return "-"  # not an address: all such requests share one bucket
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def too_many(code: str, message: str, wait: float) -> ApiError:
     seconds = max(1, math.ceil(wait))
     return ApiError(429, code, message, retry_after=seconds)
@@ -141,10 +156,9 @@ class Guard:
         entry, the one the proxy itself added; otherwise the peer of the connection."""
         address = request.remote or "-"
         if self._behind_proxy:
-            forwarded = request.headers.getall("X-Forwarded-For", [])
-            last = ",".join(forwarded).split(",")[-1].strip() if forwarded else ""
-            address = last[:64] or address
-        return Caller(address, token)
+            forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
+            address = forwarded.split(",")[-1].strip() or address
+        return Caller(client_address(address), token)
 
     def admit(self, caller: Caller) -> None:
         """Before the token is checked: the address's request rate and its bad tokens."""

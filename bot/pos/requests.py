@@ -6,7 +6,6 @@ Anything malformed is an `ApiError` with a stable code, never a 500 further down
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,17 +13,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.domain.cards import normalize_card_code
+from bot.domain.identifiers import ID_MAX_LENGTH, clean_id
 from bot.domain.money import MAX_AMOUNT, parse_amount
 from bot.domain.phone import normalize_phone
 from bot.pos.errors import ApiError, bad_request
 
 MAX_BODY = 64 * 1024
-ID_MAX_LENGTH = 64  # receipt and refund ids: Purchase.receipt_id is VARCHAR(64)
-
-
-# In an id: no control or format characters (NUL, escapes, zero-width, bidi overrides), no
-# surrogates, private-use or unassigned code points, no line or paragraph separators.
-_NOT_IN_IDS = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 @dataclass(frozen=True)
@@ -90,20 +84,16 @@ def amount(data: Mapping[str, Any], *, required: bool) -> int | None:
 
 
 def identifier(data: Mapping[str, Any], name: str) -> str:
-    """A receipt or refund id: printable text, 1 to ID_MAX_LENGTH characters once trimmed.
-
-    Ids end up in the database, in logs and on a cashier's screen: a NUL byte or a lone
-    surrogate was a 500 on PostgreSQL, and an id of zero-width spaces looks like none at all.
-    """
+    """A receipt or refund id under the rule of `bot.domain.identifiers`."""
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
         raise bad_request(f"{name} is required: a non-empty string")
-    text = value.strip()
-    if len(text) > ID_MAX_LENGTH:
+    if len(value.strip()) > ID_MAX_LENGTH:
         raise bad_request(f"{name}: at most {ID_MAX_LENGTH} characters")
-    if any(unicodedata.category(char) in _NOT_IN_IDS for char in text):
+    cleaned = clean_id(value)
+    if cleaned is None:
         raise bad_request(f"{name}: printable characters only (no control or invisible ones)")
-    return text
+    return cleaned
 
 
 def points(data: Mapping[str, Any], name: str) -> int:

@@ -64,3 +64,13 @@ def test_many_keys_are_pruned_when_full(monkeypatch) -> None:
     buckets.take("new")  # the 101st key: every full bucket goes
     assert buckets.take("busy") == 0.0
     assert len(buckets) == 2
+
+
+def test_clients_are_limited_by_ipv4_address_or_ipv6_network() -> None:
+    assert limits.client_address("203.0.113.7") == "203.0.113.7"
+    assert limits.client_address("::ffff:203.0.113.7") == "203.0.113.7"
+    assert limits.client_address("2001:db8:1:2:aaaa::1") == "2001:db8:1:2::/64"
+    assert limits.client_address("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert limits.client_address("2001:db8:1:3::1") == "2001:db8:1:3::/64"
+    assert limits.client_address("fe80::1%eth0") == "fe80::/64"
+    assert limits.client_address("unknown") == limits.client_address("") == "-"
