@@ -70,14 +70,23 @@ def _transient_database_error(error: BaseException) -> bool:
     return isinstance(error, ConnectionError | TimeoutError)
 
 
-def database_error(url: str, error: BaseException, setting: str = "DATABASE_URL") -> StartupError:
-    """One line naming the setting, from what the driver said."""
-    what = describe_database(url)
+def missing_sqlite_folder(url: str, setting: str = "DATABASE_URL") -> StartupError | None:
+    """Checked before connecting: aiosqlite's failed open can outlive the event loop."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         folder = Path(parsed.database or "").resolve().parent
         if not folder.is_dir():
+            what = describe_database(url)
             return StartupError(f"{setting}: the folder {folder} does not exist ({what})")
+    return None
+
+
+def database_error(url: str, error: BaseException, setting: str = "DATABASE_URL") -> StartupError:
+    """One line naming the setting, from what the driver said."""
+    if (missing := missing_sqlite_folder(url, setting)) is not None:
+        return missing
+    what = describe_database(url)
+    parsed = make_url(url)
     if isinstance(error, socket.gaierror):
         return StartupError(f"{setting}: unknown host {parsed.host!r} ({what})")
     if isinstance(error, DBAPIError) and error.orig is not None:
@@ -119,6 +128,8 @@ async def wait_for_database(
     attempts = START_ATTEMPTS if attempts is None else attempts
     first_pause = FIRST_PAUSE if first_pause is None else first_pause
     url = engine.url.render_as_string(hide_password=False)
+    if (missing := missing_sqlite_folder(url)) is not None:
+        raise missing
 
     async def connect() -> None:
         async with engine.connect():
