@@ -222,14 +222,13 @@ async def setup(sessions: async_sessionmaker, customers: int, scenario: Scenario
         async with sessions() as session:
             for customer in chunk:
                 began = time.perf_counter()
-                added = await ledger.grant_bonus(
+                added = await ledger.add_bonus(
                     session,
                     PROGRAM,
                     customer,
                     PROGRAM.welcome_bonus,
                     key=f"welcome:{customer}",
                     reason="welcome",
-                    commit=False,
                 )
                 if not added:
                     raise AssertionError(f"welcome bonus of customer {customer} not added")

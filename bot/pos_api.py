@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.cards import normalize_card_code
@@ -33,6 +33,7 @@ from bot.domain.phone import normalize_phone
 from bot.render import qr
 from bot.services import ledger, members, pos_tokens, receipts
 from bot.services.ledger import (
+    CustomerNotFoundError,
     LedgerError,
     PurchaseNotFoundError,
     ReceiptClaimedError,
@@ -307,8 +308,7 @@ class _Api:
             receipt_id = _identifier(data, "receipt_id")
             refund_id = _identifier(data, "refund_id")
             amount = _amount(data, required=False)
-            call = partial(
-                ledger.refund,
+            result = await ledger.refund_receipt(
                 session,
                 store=store,
                 receipt_id=receipt_id,
@@ -316,19 +316,8 @@ class _Api:
                 refund_id=refund_id,
                 actor=_actor(store),
             )
-            try:
-                result = await call()
-            except IntegrityError:
-                # The same refund id from a retry that raced the first attempt: once the first
-                # one committed, asking again finds it and answers as a duplicate.
-                await session.rollback()
-                result = await call()
-            except PurchaseNotFoundError:
-                # Returned before anyone scanned its purchase QR: nothing to reverse, but the QR
-                # must not earn points any more.
-                if not await receipts.void(session, store, receipt_id):
-                    raise
-                return _json({"purchase_id": None, "receipt_qr_voided": True})
+        if isinstance(result, ledger.VoidedReceipt):
+            return _json({"purchase_id": None, "receipt_qr_voided": True})
         await self._notifier.refund(result)
         return _json(
             {
@@ -399,6 +388,8 @@ def _ledger_error(exc: Exception) -> ApiError:
         return ApiError(409, exc.code, "this receipt was already recorded for another customer")
     if isinstance(exc, PurchaseNotFoundError):
         return ApiError(404, exc.code, "no purchase with this receipt id in this store")
+    if isinstance(exc, CustomerNotFoundError):  # gone since the lookup
+        return ApiError(404, exc.code, "no active member with this card or phone")
     assert isinstance(exc, LedgerError)
     return ApiError(422, exc.code, "the ledger refused the change")
 
@@ -442,10 +433,7 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        if type(exc) is LookupError:  # the ledger's "no customer": gone since the lookup
-            error = ApiError(404, "customer_not_found", "no active member with this card or phone")
-        else:
-            error = _internal(request, exc)
+        error = _internal(request, exc)
     response = _json(_error_body(error.code, error.message, **error.details), error.status)
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="clientbase"'

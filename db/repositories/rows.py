@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Column, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from db.base import Base
 
@@ -20,3 +26,23 @@ async def insert_unique(session: AsyncSession, row: Base) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+class InsertOnce:
+    """`INSERT … ON CONFLICT (keys) DO NOTHING RETURNING …`, built once per dialect.
+
+    One statement, no savepoint and no SELECT first: the unique key decides, and a row that was
+    already there simply comes back as no row. SQLite (3.35+) and PostgreSQL both speak it;
+    SQLAlchemy spells it per dialect, so both spellings are built up front.
+    """
+
+    def __init__(
+        self, table: Table, keys: Sequence[Column[Any]], returning: Sequence[Any] = ()
+    ) -> None:
+        self._by_dialect: dict[str, Insert] = {}
+        for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert)):
+            statement = insert(table).on_conflict_do_nothing(index_elements=list(keys))
+            self._by_dialect[name] = statement.returning(*returning) if returning else statement
+
+    def __call__(self, session: AsyncSession) -> Insert:
+        return self._by_dialect[session.get_bind().dialect.name]
