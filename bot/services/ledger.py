@@ -720,7 +720,7 @@ async def _refund(
     tag = refund_id or uuid.uuid4().hex[:12]
     if returned:
         await _give_back(session, purchase, returned, f"refund:{purchase.id}:{tag}", actor, now)
-    available, _ = await repo.lot_sums(session, customer_id, now)
+    available, lapsed = await repo.lot_sums(session, customer_id, now)
     reversed_points = min(to_reverse, available)
     if reversed_points > 0:
         await _debit(
@@ -735,8 +735,9 @@ async def _refund(
             purchase_id=purchase.id,
             reason=f"return of {amount} kopecks",
         )
-    # Points given back to lots that lapsed meanwhile lapse again: they were due to.
-    await _write_off(session, customer_id, now)
+    if lapsed:
+        # Points given back to lots that lapsed meanwhile lapse again: they were due to.
+        await _write_off(session, customer_id, now)
     await repo.set_refunded(session, purchase.id, refunded)
     added = await repo.add_refund_once(
         session,
