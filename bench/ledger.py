@@ -7,15 +7,25 @@ Run by hand (not a test)::
 
 Setup: a fresh SQLite file in a temporary directory (or ``--database-url``: an EMPTY database,
 e.g. ``postgresql+asyncpg://postgres@127.0.0.1/bench_ledger``), migrated with ``db.migrate``;
-N customers inserted in one statement, each then given the welcome bonus by ``grant_bonus``.
+N customers inserted in one statement, each then given the welcome bonus by ``add_bonus``, and
+N more customers for the raw-driver baseline.
 
-1. sequential: M purchases one after another through ``record_purchase``, each in its own
+1. raw sequential: M accruals one after another in raw sqlite3 or asyncpg, the same logical
+   accrual as the project's (lock the customer row, insert the purchase, insert its lot, update
+   the spend; one transaction), on the baseline's own customers;
+2. sequential: M purchases one after another through ``record_purchase``, each in its own
    session (as the POS API does per request), random customers and amounts, distinct receipts;
-2. concurrent: C cashier tasks share M more purchases, each purchase in the task's own session,
+3. PostgreSQL only: C tills share M accruals on H hot customers, first in raw asyncpg (a pool as
+   large as the engine's), then through ``record_purchase`` with the same plan;
+4. concurrent: C cashier tasks share M more purchases, each purchase in the task's own session,
    all on H "hot" customers (10) so that they queue on the same ledger locks; 60 % of the
    purchases also pay with points (half the cap to the cap), more than accruals bring in, so
    hot balances hover near zero and many are refused (``NotEnoughPointsError``: counted as
    refused, not as lost).
+
+The last lines print the project's rate as a share of the raw driver's, measured side by side
+(goals: >= 1/4 of raw sqlite3, >= 1/2 of raw asyncpg) and, on PostgreSQL, the tills' p99 against
+the raw tills' p99 (goal: <= 2x).
 
 Latency is one whole purchase: session, pool checkout, the service call, commit and close.
 Afterwards every customer is checked from the database (see ``verify``); "lost updates: 0" is

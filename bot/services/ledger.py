@@ -642,6 +642,9 @@ async def refund(
         except RecordedMeanwhileError:
             await session.rollback()  # a retry of this refund finished while we waited
             result = await _refund(session, **args)
+    except RefundTooLargeError:
+        await session.commit()  # what the lock wrote off stands: those lots were due
+        raise
     except BaseException:
         await session.rollback()
         raise
@@ -709,6 +712,8 @@ async def _refund(
         raise PurchaseNotFoundError("no such purchase")
     if refund_id and (done := await repo.refund_done(session, purchase.id, refund_id)):
         return await _refunded(session, purchase, done, now)
+    if (await repo.lot_sums(session, customer_id, now))[1]:
+        await _write_off(session, customer_id, now)
     left = purchase.amount - purchase.refunded_amount
     amount = left if amount is None else amount
     if amount <= 0 or amount > left:
