@@ -40,6 +40,7 @@ __all__ = [
     "PurchaseNotFoundError",
     "PurchaseResult",
     "ReceiptClaimedError",
+    "RecordedMeanwhileError",
     "RedeemCapError",
     "RefundResult",
     "RefundTooLargeError",
