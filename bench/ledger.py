@@ -7,15 +7,25 @@ Run by hand (not a test)::
 
 Setup: a fresh SQLite file in a temporary directory (or ``--database-url``: an EMPTY database,
 e.g. ``postgresql+asyncpg://postgres@127.0.0.1/bench_ledger``), migrated with ``db.migrate``;
-N customers inserted in one statement, each then given the welcome bonus by ``grant_bonus``.
+N customers inserted in one statement, each then given the welcome bonus by ``add_bonus``, and
+N more customers for the raw-driver baseline.
 
-1. sequential: M purchases one after another through ``record_purchase``, each in its own
+1. raw sequential: M accruals one after another in raw sqlite3 or asyncpg, the same logical
+   accrual as the project's (lock the customer row, insert the purchase, insert its lot, update
+   the spend; one transaction), on the baseline's own customers;
+2. sequential: M purchases one after another through ``record_purchase``, each in its own
    session (as the POS API does per request), random customers and amounts, distinct receipts;
-2. concurrent: C cashier tasks share M more purchases, each purchase in the task's own session,
+3. PostgreSQL only: C tills share M accruals on H hot customers, first in raw asyncpg (a pool as
+   large as the engine's), then through ``record_purchase`` with the same plan;
+4. concurrent: C cashier tasks share M more purchases, each purchase in the task's own session,
    all on H "hot" customers (10) so that they queue on the same ledger locks; 60 % of the
    purchases also pay with points (half the cap to the cap), more than accruals bring in, so
    hot balances hover near zero and many are refused (``NotEnoughPointsError``: counted as
    refused, not as lost).
+
+The last lines print the project's rate as a share of the raw driver's, measured side by side
+(goals: >= 1/4 of raw sqlite3, >= 1/2 of raw asyncpg) and, on PostgreSQL, the tills' p99 against
+the raw tills' p99 (goal: <= 2x).
 
 Latency is one whole purchase: session, pool checkout, the service call, commit and close.
 Afterwards every customer is checked from the database (see ``verify``); "lost updates: 0" is
@@ -38,15 +48,18 @@ import math
 import os
 import platform
 import random
+import sqlite3
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import sqlalchemy
 from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.engine import make_url
@@ -179,26 +192,32 @@ async def pg_free_connections(url: str) -> int:
     return int(free or 0) + 1  # the probe's own connection is free again
 
 
-async def open_engine(url: str, cashiers: int) -> tuple[AsyncEngine, str, int]:
-    """The engine and a note on its pool: room for every cashier at once where possible."""
+async def open_engine(url: str, cashiers: int) -> tuple[AsyncEngine, str, int, int]:
+    """The engine, a note on its pool, its size and its most connections: room for every
+    cashier at once where possible."""
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(url, pool_size=cashiers, max_overflow=0, pool_timeout=60)
-        return engine, f"pool_size={cashiers} max_overflow=0", cashiers
+        return engine, f"pool_size={cashiers} max_overflow=0", cashiers, cashiers
     room = await pg_free_connections(url) - PG_SPARE_CONNECTIONS
     connections = max(1, min(cashiers, room))
-    size = min(connections, 50)
-    engine = create_engine(url, pool_size=size, max_overflow=connections - size, pool_timeout=60)
-    note = f"pool_size={size} max_overflow={connections - size}"
+    # All of them in the pool (no overflow): an overflow connection is closed when returned and
+    # opened again by the next scenario, and connecting is not the ledger's work.
+    engine = create_engine(url, pool_size=connections, max_overflow=0, pool_timeout=60)
+    note = f"pool_size={connections} max_overflow=0"
     if connections < cashiers:
         note += (
             f" (the server has room for {room + PG_SPARE_CONNECTIONS} more connections and we"
             f" leave {PG_SPARE_CONNECTIONS}: {cashiers - connections} cashiers wait for the pool)"
         )
-    return engine, note, size
+    size = connections
+    return engine, note, size, connections
 
 
-async def setup(sessions: async_sessionmaker, customers: int, scenario: Scenario) -> Book:
-    """N customers in one INSERT, then the welcome bonus of each through the service."""
+async def setup(
+    sessions: async_sessionmaker, customers: int, scenario: Scenario
+) -> tuple[Book, list[int]]:
+    """N customers in one INSERT, then the welcome bonus of each through the service; and N
+    more for the raw-driver baseline (no bonus: its accruals need none)."""
     book = Book()
     async with sessions() as session:
         if existing := await session.scalar(select(func.count()).select_from(Customer)):
@@ -214,22 +233,22 @@ async def setup(sessions: async_sessionmaker, customers: int, scenario: Scenario
                 "name": f"Клиент {number}",
                 "phone": f"+7917{number:07d}",
             }
-            for number in range(customers)
+            for number in range(2 * customers)
         ]
-        ids = list(await session.scalars(insert(Customer).returning(Customer.id), rows))
+        everyone = list(await session.scalars(insert(Customer).returning(Customer.id), rows))
         await session.commit()
+    ids, raw = everyone[:customers], everyone[customers:]
     for chunk in (ids[at : at + SETUP_CHUNK] for at in range(0, len(ids), SETUP_CHUNK)):
         async with sessions() as session:
             for customer in chunk:
                 began = time.perf_counter()
-                added = await ledger.grant_bonus(
+                added = await ledger.add_bonus(
                     session,
                     PROGRAM,
                     customer,
                     PROGRAM.welcome_bonus,
                     key=f"welcome:{customer}",
                     reason="welcome",
-                    commit=False,
                 )
                 if not added:
                     raise AssertionError(f"welcome bonus of customer {customer} not added")
@@ -237,7 +256,220 @@ async def setup(sessions: async_sessionmaker, customers: int, scenario: Scenario
                 scenario.latencies.append(time.perf_counter() - began)
             await session.commit()
     scenario.seconds = time.perf_counter() - started
-    return book
+    return book, raw
+
+
+# --- the raw-driver baseline ---------------------------------------------------------------------
+# The same logical accrual with no project code in between: lock the customer row (which yields
+# the spend the tier needs), insert the purchase, insert its ledger lot, update the spend; one
+# transaction, statements written by hand, the driver's own statement cache. Its customers are
+# separate ("raw") ones, and its rows obey the checks in `verify` like the project's do.
+
+RAW_STORE = "raw"
+RAW_SQL = {
+    "lock": (
+        "UPDATE customers SET ledger_version = ledger_version + 1 WHERE id = {0} RETURNING spend"
+    ),
+    "purchase": (
+        "INSERT INTO purchases (customer_id, store, amount, redeemed, accrued, refunded_amount,"
+        " receipt_id, channel, actor, created_at)"
+        " VALUES ({0}, {1}, {2}, 0, {3}, 0, {4}, 'raw', 'raw', {5}) RETURNING id"
+    ),
+    "lot": (
+        "INSERT INTO ledger_entries (customer_id, kind, points, reason, idempotency_key,"
+        " created_at, remaining, expires_at, purchase_id, actor)"
+        " VALUES ({0}, 'accrual', {1}, '', {2}, {3}, {1}, {4}, {5}, 'raw')"
+    ),
+    "spend": "UPDATE customers SET spend = spend + {1} WHERE id = {0}",
+}
+SQLITE_RAW = {name: sql.format(*[f"?{n}" for n in range(1, 7)]) for name, sql in RAW_SQL.items()}
+PG_RAW = {name: sql.format(*[f"${n}" for n in range(1, 7)]) for name, sql in RAW_SQL.items()}
+LOT_DAYS = timedelta(days=PROGRAM.purchase_points_days)
+
+
+def sqlite_time(moment: datetime) -> str:
+    """As SQLAlchemy stores a UTC datetime in SQLite."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def raw_sqlite_accrual(db: sqlite3.Connection, customer: int, amount: int, receipt: str) -> None:
+    now = datetime.now(UTC)
+    db.execute("BEGIN")
+    (spend,) = db.execute(SQLITE_RAW["lock"], (customer,)).fetchone()
+    accrued = PROGRAM.accrual(amount, spend)
+    (purchase,) = db.execute(
+        SQLITE_RAW["purchase"], (customer, RAW_STORE, amount, accrued, receipt, sqlite_time(now))
+    ).fetchone()
+    if accrued:
+        db.execute(
+            SQLITE_RAW["lot"],
+            (
+                customer,
+                accrued,
+                f"accrual:{purchase}",
+                sqlite_time(now),
+                sqlite_time(now + LOT_DAYS),
+                purchase,
+            ),
+        )
+    db.execute(SQLITE_RAW["spend"], (customer, amount))
+    db.execute("COMMIT")
+
+
+async def raw_pg_accrual(db: asyncpg.Connection, customer: int, amount: int, receipt: str) -> None:
+    now = datetime.now(UTC)
+    async with db.transaction():
+        spend = await db.fetchval(PG_RAW["lock"], customer)
+        accrued = PROGRAM.accrual(amount, spend)
+        purchase = await db.fetchval(
+            PG_RAW["purchase"], customer, RAW_STORE, amount, accrued, receipt, now
+        )
+        if accrued:
+            await db.execute(
+                PG_RAW["lot"],
+                customer,
+                accrued,
+                f"accrual:{purchase}",
+                now,
+                now + LOT_DAYS,
+                purchase,
+            )
+        await db.execute(PG_RAW["spend"], customer, amount)
+
+
+def sqlite_path(url: str) -> str:
+    return str(make_url(url).database)
+
+
+def asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def open_raw_sqlite(url: str) -> sqlite3.Connection:
+    """Autocommit mode, so BEGIN and COMMIT are ours; the engine's pragmas."""
+    db = sqlite3.connect(sqlite_path(url), isolation_level=None)
+    for pragma in (
+        "foreign_keys=ON",
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "busy_timeout=10000",
+    ):
+        db.execute(f"PRAGMA {pragma}")
+    return db
+
+
+def plan_sequential(
+    customers: list[int], purchases: int, rng: random.Random
+) -> list[tuple[int, int]]:
+    return [
+        (rng.choice(customers), rng.randint(50, 5000) * RUB + rng.randint(0, 99))
+        for _ in range(purchases)
+    ]
+
+
+async def raw_sequential(
+    url: str, customers: list[int], purchases: int, rng: random.Random, scenario: Scenario
+) -> None:
+    plan = plan_sequential(customers, purchases, rng)
+    if make_url(url).get_backend_name() == "sqlite":
+        db = open_raw_sqlite(url)
+        try:
+            started = time.perf_counter()
+            for number, (customer, amount) in enumerate(plan):
+                began = time.perf_counter()
+                raw_sqlite_accrual(db, customer, amount, f"RS{number}")
+                scenario.latencies.append(time.perf_counter() - began)
+            scenario.seconds = time.perf_counter() - started
+        finally:
+            db.close()
+        return
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        started = time.perf_counter()
+        for number, (customer, amount) in enumerate(plan):
+            began = time.perf_counter()
+            await raw_pg_accrual(connection, customer, amount, f"RS{number}")
+            scenario.latencies.append(time.perf_counter() - began)
+        scenario.seconds = time.perf_counter() - started
+    finally:
+        await connection.close()
+
+
+def plan_tills(hot: list[int], purchases: int, rng: random.Random) -> list[tuple[int, int]]:
+    return [(rng.choice(hot), rng.randint(50, 3000) * RUB) for _ in range(purchases)]
+
+
+async def tills(
+    cashiers: int, plan: list[tuple[int, int]], purchase: Any, scenario: Scenario
+) -> None:
+    """C tills share the plan; `purchase(index, customer, amount)` records one."""
+    queue = iter(enumerate(plan))  # shared: each purchase is taken by exactly one till
+    start = asyncio.Event()
+
+    async def till() -> None:
+        await start.wait()
+        for index, (customer, amount) in queue:
+            began = time.perf_counter()
+            try:
+                await purchase(index, customer, amount)
+            except Exception as error:  # counted and shown: the run goes on, bounded by `plan`
+                scenario.errors[f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"] += 1
+            scenario.latencies.append(time.perf_counter() - began)
+
+    tasks = [asyncio.create_task(till()) for _ in range(cashiers)]
+    await asyncio.sleep(0)
+    started = time.perf_counter()
+    start.set()
+    await asyncio.gather(*tasks)
+    scenario.seconds = time.perf_counter() - started
+
+
+async def raw_concurrent(
+    url: str,
+    plan: list[tuple[int, int]],
+    cashiers: int,
+    size: int,
+    connections: int,
+    scenario: Scenario,
+) -> None:
+    """The raw accrual by C tills through an asyncpg pool sized as the project's."""
+    pool = await asyncpg.create_pool(asyncpg_dsn(url), min_size=size, max_size=connections)
+    assert pool is not None
+
+    async def purchase(index: int, customer: int, amount: int) -> None:
+        async with pool.acquire() as db:
+            await raw_pg_accrual(db, customer, amount, f"RC{index}")
+
+    try:
+        await tills(cashiers, plan, purchase, scenario)
+    finally:
+        await pool.close()
+
+
+async def project_concurrent(
+    sessions: async_sessionmaker,
+    plan: list[tuple[int, int]],
+    cashiers: int,
+    book: Book,
+    scenario: Scenario,
+) -> None:
+    """The same tills and plan as `raw_concurrent`, through ``record_purchase``."""
+
+    async def purchase(index: int, customer: int, amount: int) -> None:
+        async with sessions() as session:
+            result = await ledger.record_purchase(
+                session,
+                PROGRAM,
+                customer,
+                amount,
+                receipt_id=f"A{index}",
+                store="bench",
+                channel="bench",
+                actor="bench:till",
+            )
+        book.record(result)
+
+    await tills(cashiers, plan, purchase, scenario)
 
 
 async def sequential(
@@ -249,9 +481,7 @@ async def sequential(
     scenario: Scenario,
 ) -> None:
     started = time.perf_counter()
-    for number in range(purchases):
-        customer = rng.choice(customers)
-        amount = rng.randint(50, 5000) * RUB + rng.randint(0, 99)
+    for number, (customer, amount) in enumerate(plan_sequential(customers, purchases, rng)):
         began = time.perf_counter()
         async with sessions() as session:
             result = await ledger.record_purchase(
@@ -473,7 +703,7 @@ async def verify(
                     f"customer {customer}: ledger lock taken {versions.get(customer)} times, "
                     f"{book.accepted[customer]} purchases accepted"
                 )
-    # Not a check: every change loads all of a customer's open lots (see bench/README.md).
+    # Not a check: a customer's open lots are summed by every sale (see bench/README.md).
     totals["most_open_lots"] = max(open_lots.values(), default=0)
     return problems, dict(totals)
 
@@ -517,9 +747,9 @@ def print_report(
     print(
         "latency: one whole operation (session, pool checkout, service call, commit, close),\n"
         "  refused ones included; setup: one grant_bonus, 500 per commit.\n"
-        "SQL/op: statements the engine sent per operation (savepoints and COMMIT included,\n"
-        "  PostgreSQL's pre-ping not). CPU ms/op: this process only (the bench, SQLAlchemy,\n"
-        "  the driver and aiosqlite's threads), not the PostgreSQL server."
+        "SQL/op: statements the engine sent per operation (BEGIN and COMMIT are not sent as\n"
+        "  statements; 0 for the raw drivers, which bypass the engine). CPU ms/op: this process\n"
+        "  only (the bench, SQLAlchemy, the driver and aiosqlite's threads), not the server."
     )
     opened = ", ".join(f"{s.name.split(':')[0]} {s.connections}" for s in scenarios)
     print(f"connections opened during: {opened}")
@@ -547,11 +777,16 @@ async def server_version(engine: AsyncEngine) -> str:
 
 
 async def run(args: argparse.Namespace, url: str) -> int:
-    engine, pool_note, warm = await open_engine(url, args.cashiers)
+    engine, pool_note, warm, connections = await open_engine(url, args.cashiers)
     name = engine.dialect.name
+    driver = "sqlite3" if name == "sqlite" else "asyncpg"
     prepared = Scenario(f"setup: {args.customers} customers + bonus", name)
+    raw_serial = Scenario(f"raw {driver}: sequential accruals", name)
     serial = Scenario("sequential accruals", name)
+    raw_tills = Scenario(f"raw {driver}: {args.cashiers} tills, {args.hot} hot", name)
+    tills_now = Scenario(f"accruals: {args.cashiers} tills, {args.hot} hot", name)
     together = Scenario(f"concurrent: {args.cashiers} cashiers, {args.hot} hot", name)
+    scenarios = [prepared, raw_serial, serial]
     try:
         await migrate.upgrade(engine)
         server = await server_version(engine)
@@ -559,20 +794,66 @@ async def run(args: argparse.Namespace, url: str) -> int:
         meter = Meter(engine)
         rng = random.Random(args.seed)
         with meter.measure(prepared):
-            book = await setup(sessions, args.customers, prepared)
+            book, raw = await setup(sessions, args.customers, prepared)
         customers = sorted(book.welcome)
+        with meter.measure(raw_serial):
+            await raw_sequential(url, raw, args.purchases, random.Random(args.seed), raw_serial)
         with meter.measure(serial):
             await sequential(sessions, customers, args.purchases, book, rng, serial)
-        await warm_pool(sessions, warm)
         hot = rng.sample(customers, min(args.hot, len(customers)))
+        if name == "postgresql":
+            # The same plan (tills, amounts, customers by position) raw and through the project,
+            # on other hot customers than the redeeming cashiers' below (their balances stay low).
+            others = sorted(set(customers) - set(hot))
+            tills_hot = rng.sample(others, len(hot)) if len(others) >= len(hot) else hot
+            plan = plan_tills(list(range(len(hot))), args.purchases, rng)
+            raw_plan = [(raw[position], amount) for position, amount in plan]
+            with meter.measure(raw_tills):
+                await raw_concurrent(url, raw_plan, args.cashiers, warm, connections, raw_tills)
+            await warm_pool(sessions, warm)
+            with meter.measure(tills_now):
+                await project_concurrent(
+                    sessions,
+                    [(tills_hot[p], amount) for p, amount in plan],
+                    args.cashiers,
+                    book,
+                    tills_now,
+                )
+            scenarios += [raw_tills, tills_now]
+        else:
+            await warm_pool(sessions, warm)
         with meter.measure(together):
             await concurrent(sessions, hot, args.purchases, args.cashiers, book, rng, together)
+        scenarios.append(together)
         problems, totals = await verify(sessions, customers, book)
     finally:
         await engine.dispose()
-    print_report([prepared, serial, together], args, url, pool_note, server, problems, totals)
-    failed = bool(problems) or any(scenario.errors for scenario in (serial, together))
+    print_report(scenarios, args, url, pool_note, server, problems, totals)
+    print_goals(name, raw_serial, serial, raw_tills, tills_now)
+    failed = bool(problems) or any(scenario.errors for scenario in scenarios)
     return 1 if failed else 0
+
+
+def print_goals(
+    engine: str, raw_serial: Scenario, serial: Scenario, raw_tills: Scenario, tills_now: Scenario
+) -> None:
+    """The project's figures as shares of the raw driver's, measured side by side in this run."""
+    goal = 0.25 if engine == "sqlite" else 0.5
+    share = serial.rate / raw_serial.rate if raw_serial.rate else math.nan
+    cpu = (serial.cpu / serial.operations) / (raw_serial.cpu / raw_serial.operations)
+    print(
+        f"sequential: {serial.rate:.0f}/s = {share:.2f} of raw {raw_serial.name.split(':')[0][4:]}"
+        f" ({raw_serial.rate:.0f}/s); goal >= {goal:.2f}: {'met' if share >= goal else 'NOT met'};"
+        f" CPU per accrual {cpu:.1f}x the raw driver's"
+    )
+    if engine != "postgresql":
+        return
+    ours, theirs = percentile_ms(tills_now.latencies, 99), percentile_ms(raw_tills.latencies, 99)
+    print(
+        f"concurrent tills: {tills_now.rate:.0f}/s = {tills_now.rate / raw_tills.rate:.2f} of raw"
+        f" asyncpg ({raw_tills.rate:.0f}/s); p99 {ours:.0f} ms = {ours / theirs:.2f}x raw's"
+        f" {theirs:.0f} ms; goal <= 2x: {'met' if ours <= 2 * theirs else 'NOT met'}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

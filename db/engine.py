@@ -33,18 +33,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 POOL_SIZE = 10
 POOL_OVERFLOW = 10
+# Connections are replaced after this many seconds instead of pinged before each checkout (a
+# pre-ping costs round trips on every transaction); a server restart fails one transaction.
+POOL_RECYCLE = 1800
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """The pool is sized explicitly: `bot.app` lets at most half of it work on updates at once."""
-    kwargs.setdefault("pool_size", POOL_SIZE)
-    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+    if "poolclass" not in kwargs:  # e.g. NullPool takes no sizes
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "do_connect", _private_file(url))
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE)
     return create_async_engine(url, **kwargs)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -64,6 +65,11 @@ class Customer(Base):
     unreachable_at: Mapped[datetime | None]
     # Bumped first in every ledger transaction: the row lock that serialises two cashiers.
     ledger_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Kept under that lock by the ledger, so the lock statement itself yields what an accrual
+    # needs: kopecks spent net of returns (the tier) and purchases made (the first one pays a
+    # referral). Points are never cached here: they are what the open lots hold.
+    spend: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    purchase_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Consent(Base):
@@ -140,6 +146,9 @@ class Purchase(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunded"),
+        # The same receipt twice is one purchase; NULL receipt ids never clash. Two columns, not
+        # "store:id" glued: store "A" receipt "B:1" and store "A:B" receipt "1" are two receipts.
+        UniqueConstraint("store", "receipt_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -152,8 +161,6 @@ class Purchase(Base):
     accrued: Mapped[int] = mapped_column(Integer, default=0)
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     receipt_id: Mapped[str | None] = mapped_column(String(64))
-    # store + receipt id: the same receipt twice is one purchase (NULL when no receipt given).
-    receipt_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -163,12 +170,14 @@ class PurchaseRefund(Base):
     """One return against a purchase; a till retrying the same refund id changes nothing."""
 
     __tablename__ = "purchase_refunds"
+    __table_args__ = (UniqueConstraint("purchase_id", "refund_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     purchase_id: Mapped[int] = mapped_column(
         ForeignKey("purchases.id", ondelete="CASCADE"), index=True
     )
-    refund_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # The till's refund id, or a random one when it gave none.
+    refund_id: Mapped[str] = mapped_column(String(64))
     amount: Mapped[int] = mapped_column(BigInteger)
     reversed_points: Mapped[int] = mapped_column(Integer, default=0)
     returned_points: Mapped[int] = mapped_column(Integer, default=0)
@@ -180,14 +189,15 @@ class ReceiptToken(Base):
     """A purchase QR shown or printed at the till: the first customer to scan it gets the points."""
 
     __tablename__ = "receipt_tokens"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount"),
+        UniqueConstraint("store", "receipt_id"),  # one QR per receipt, as on purchases
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     store: Mapped[str] = mapped_column(String(100), default="")
     amount: Mapped[int] = mapped_column(BigInteger)
     receipt_id: Mapped[str] = mapped_column(String(64))
-    # store + receipt id, as on purchases: one QR per receipt.
-    receipt_key: Mapped[str] = mapped_column(String(200), unique=True)
     issued_by: Mapped[str] = mapped_column(String(64), default="")
     issued_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))

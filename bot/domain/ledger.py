@@ -54,12 +54,26 @@ def take(
     ordered.sort(
         key=lambda lot: lot.id != first
     )  # stable: `first` leads, the rest stay oldest-first
+    return take_in_order([(lot.id, lot.remaining) for lot in ordered], points)
+
+
+def take_in_order(lots: Sequence[tuple[int, int]], points: int) -> list[tuple[int, int]]:
+    """Allocations `(lot id, points)` from live lots `(lot id, points)` already in spending order.
+
+    Raises NotEnoughPointsError and allocates nothing when they hold too little.
+    """
+    if points < 0:
+        raise ValueError("a debit takes a positive number of points")
+    available = sum(held for _, held in lots)
+    if points > available:
+        raise NotEnoughPointsError(points, available)
     allocations = []
-    for lot in ordered:
+    for lot_id, held in lots:
         if points == 0:
             break
-        portion = min(points, lot.remaining)
-        allocations.append((lot.id, portion))
+        portion = min(points, held)
+        if portion > 0:
+            allocations.append((lot_id, portion))
         points -= portion
     return allocations
 

@@ -11,11 +11,9 @@ import logging
 import time
 from collections.abc import AsyncIterator, Coroutine, Mapping
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any, Protocol
 
 from aiohttp import web
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.money import plain_rub
@@ -26,7 +24,6 @@ from bot.pos.errors import ApiError, bad_request, describe, handle_errors, json_
 from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
 from bot.services import ledger, members, receipts
-from bot.services.ledger import PurchaseNotFoundError
 from bot.services.sources import deep_link
 from bot.settings import Settings
 
@@ -184,8 +181,7 @@ class _Api:
             receipt_id = requests.identifier(data, "receipt_id")
             refund_id = requests.identifier(data, "refund_id")
             amount = requests.amount(data, required=False)
-            call = partial(
-                ledger.refund,
+            result = await ledger.refund_receipt(
                 session,
                 store=store,
                 receipt_id=receipt_id,
@@ -193,19 +189,8 @@ class _Api:
                 refund_id=refund_id,
                 actor=_actor(store),
             )
-            try:
-                result = await call()
-            except IntegrityError:
-                # The same refund id from a retry that raced the first attempt: once the first
-                # one committed, asking again finds it and answers as a duplicate.
-                await session.rollback()
-                result = await call()
-            except PurchaseNotFoundError:
-                # Returned before anyone scanned its purchase QR: nothing to reverse, but the QR
-                # must not earn points any more.
-                if not await receipts.void(session, store, receipt_id):
-                    raise
-                return json_answer({"purchase_id": None, "receipt_qr_voided": True})
+        if isinstance(result, ledger.VoidedReceipt):
+            return json_answer({"purchase_id": None, "receipt_qr_voided": True})
         if self._notifier is not None:
             self._tell(self._notifier.refund(result))
         return json_answer(

@@ -20,6 +20,7 @@ from bot.domain.ledger import NotEnoughPointsError
 from bot.domain.money import plain_rub
 from bot.pos.access_log import Handler, current_note, logged_path
 from bot.services.ledger import (
+    CustomerNotFoundError,
     LedgerError,
     PurchaseNotFoundError,
     ReceiptClaimedError,
@@ -93,6 +94,8 @@ def ledger_error(exc: LedgerError | NotEnoughPointsError) -> ApiError:
         return ApiError(409, exc.code, "this receipt was already recorded for another customer")
     if isinstance(exc, PurchaseNotFoundError):
         return ApiError(404, exc.code, "no purchase with this receipt id in this store")
+    if isinstance(exc, CustomerNotFoundError):  # gone since the lookup
+        return ApiError(404, exc.code, "no active member with this card or phone")
     return ApiError(422, exc.code, "the ledger refused the change")
 
 
@@ -137,8 +140,5 @@ async def handle_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        if type(exc) is LookupError:  # the ledger's "no customer": gone since the lookup
-            error = ApiError(404, "customer_not_found", "no active member with this card or phone")
-        else:
-            error = _internal(request, exc)
+        error = _internal(request, exc)
     return error_answer(error)

@@ -1,17 +1,25 @@
 """The points ledger: purchases, redemptions, returns, bonuses, expiry and adjustments.
 
 Every change to a customer's points happens here, inside one transaction that first takes the
-customer's ledger lock (`lock_customer`), so two cashiers at once can never overdraw a balance.
-Credits are lots with an expiry; debits consume lots oldest first (`bot.domain.ledger`).
-Expired lots are written off lazily at the start of every change, so a balance is exact even
-when no scheduler has run.
+customer's ledger lock (an UPDATE of their row), so two cashiers at once can never overdraw a
+balance. Credits are lots with an expiry; debits consume lots oldest first (`bot.domain.ledger`).
+Lapsed lots are written off at the start of a change when any are due, so a balance is exact
+even when no scheduler has run; balances are read from the lots, never cached.
+
+Each public function that changes points is a unit of work: it commits what it did or rolls it
+all back. A sale is at most five statements: the lock (which also yields spend and the purchase
+count), the purchase (insert-once under its receipt, handing back the lot totals), the entries,
+and for a redemption the allocations and the lots they drain; then the customer's notice goes
+into the outbox in the same transaction. The till, Telegram and the shell share these rules.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,33 +27,36 @@ from bot.domain import ledger as rules
 from bot.domain.ledger import NotEnoughPointsError
 from bot.domain.program import Program, Tier
 from db.base import utcnow
-from db.models import Customer, LedgerEntry, Purchase, PurchaseRefund
-from db.repositories import events
+from db.repositories import deliveries, events
 from db.repositories import ledger as repo
-from db.repositories.rows import insert_unique
 
 EXPIRING_WINDOW = timedelta(days=30)
-DEBIT_BATCH = 50  # lots read for a debit before falling back to all of them
+RUB = 100  # kopecks in a point's worth of money
 
 __all__ = [
     "BalanceView",
+    "CustomerNotFoundError",
     "LedgerError",
     "NotEnoughPointsError",
     "PurchaseNotFoundError",
     "PurchaseResult",
     "ReceiptClaimedError",
+    "RecordedMeanwhileError",
     "RedeemCapError",
     "RefundResult",
     "RefundTooLargeError",
+    "VoidedReceipt",
+    "add_bonus",
+    "add_purchase",
     "adjust",
     "balance",
     "expire_all_due",
     "grant_bonus",
     "member_balance",
     "points_of",
-    "receipt_key",
     "record_purchase",
     "refund",
+    "refund_receipt",
 ]
 
 
@@ -53,6 +64,12 @@ class LedgerError(Exception):
     """A change the rules refuse; `code` is stable for the POS API and for messages."""
 
     code = "ledger_error"
+
+
+class CustomerNotFoundError(LedgerError):
+    """No customer with this id (deleted since it was looked up, or never there)."""
+
+    code = "customer_not_found"
 
 
 class RedeemCapError(LedgerError):
@@ -77,6 +94,11 @@ class RefundTooLargeError(LedgerError):
     def __init__(self, left: int) -> None:
         super().__init__(f"only {left} kopecks are left to refund")
         self.left = left
+
+
+class RecordedMeanwhileError(Exception):
+    """Another transaction wrote the same receipt (or refund) while this one waited: roll back
+    and run the unit of work again, and it answers as a duplicate."""
 
 
 @dataclass(frozen=True)
@@ -119,40 +141,53 @@ class RefundResult:
     duplicate: bool = False
 
 
-def _lots(entries: list[LedgerEntry]) -> list[rules.Lot]:
-    return [
-        rules.Lot(entry.id, entry.remaining or 0, entry.created_at, entry.expires_at)
-        for entry in entries
-    ]
+@dataclass(frozen=True)
+class VoidedReceipt:
+    """A receipt returned before anyone scanned its purchase QR: no points moved, and the QR can
+    no longer earn any."""
+
+    store: str
+    receipt_id: str
 
 
-async def _credit(
-    session: AsyncSession,
+# --- rows ---------------------------------------------------------------------------------------
+
+
+def _entry(
     customer_id: int,
     kind: str,
     points: int,
-    *,
     key: str,
-    lifetime_days: int,
     now: datetime,
+    *,
+    lot_days: int | None = None,
     reason: str = "",
     actor: str = "",
     purchase_id: int | None = None,
-) -> bool:
-    expires = now + timedelta(days=lifetime_days) if lifetime_days > 0 else None
-    entry = LedgerEntry(
-        customer_id=customer_id,
-        kind=kind,
-        points=points,
-        remaining=points,
-        expires_at=expires,
-        idempotency_key=key,
-        reason=reason,
-        actor=actor,
-        purchase_id=purchase_id,
-        created_at=now,
-    )
-    return await repo.add_once(session, entry)
+) -> dict[str, Any]:
+    """A ledger entry; with `lot_days` a lot (a credit that debits draw on, 0 days: no expiry)."""
+    lot = lot_days is not None
+    return {
+        "customer_id": customer_id,
+        "kind": kind,
+        "points": points,
+        "reason": reason,
+        "idempotency_key": key,
+        "created_at": now,
+        "remaining": points if lot else None,
+        "expires_at": now + timedelta(days=lot_days) if lot_days else None,
+        "purchase_id": purchase_id,
+        "actor": actor,
+    }
+
+
+def _receipt(receipt_id: str | None) -> str | None:
+    return receipt_id.strip() if receipt_id and receipt_id.strip() else None
+
+
+async def _lock(session: AsyncSession, customer_id: int) -> None:
+    if not await repo.lock_customer(session, customer_id):
+        raise CustomerNotFoundError(f"no customer {customer_id}")
 
 
 async def _debit(
@@ -160,63 +195,66 @@ async def _debit(
     customer_id: int,
     kind: str,
     points: int,
-    *,
     key: str,
     now: datetime,
+    *,
+    lots: repo.Lots | None = None,
+    first: int | None = None,
     reason: str = "",
     actor: str = "",
     purchase_id: int | None = None,
-    first_lot: int | None = None,
-) -> LedgerEntry:
-    lots = await repo.live_lots(session, customer_id, now, first=first_lot, limit=DEBIT_BATCH)
-    if sum(lot.remaining or 0 for lot in lots) < points:
-        lots = await repo.live_lots(session, customer_id, now, first=first_lot)
-    allocations = rules.take(_lots(lots), points, now, first=first_lot)
-    entry = LedgerEntry(
-        customer_id=customer_id,
-        kind=kind,
-        points=-points,
-        idempotency_key=key,
-        reason=reason,
-        actor=actor,
-        purchase_id=purchase_id,
-        created_at=now,
+) -> None:
+    """Take `points` from live lots (`first`, then oldest first); all of them or none."""
+    if lots is None or sum(points for _, points in lots) < points:
+        lots = await repo.live_lots(session, customer_id, now, first=first)
+    portions = rules.take_in_order(lots, points)
+    ids = await repo.add_entries(
+        session,
+        [
+            _entry(
+                customer_id,
+                kind,
+                -points,
+                key,
+                now,
+                reason=reason,
+                actor=actor,
+                purchase_id=purchase_id,
+            )
+        ],
     )
-    session.add(entry)
-    await session.flush()
-    by_id = {lot.id: lot for lot in lots}
-    for lot_id, portion in allocations:
-        repo.allocate(session, entry, by_id[lot_id], portion)
-    return entry
+    await repo.allocate(session, [(ids[key], lot, taken) for lot, taken in portions])
 
 
-async def _expire(session: AsyncSession, customer_id: int, now: datetime) -> int:
+async def _write_off(session: AsyncSession, customer_id: int, now: datetime) -> int:
     """Write off lots whose time is up; the state (not a key) makes a second run a no-op."""
-    lots = await repo.lapsed_lots(session, customer_id, now)
-    by_id = {lot.id: lot for lot in lots}
-    total = 0
-    for lot_id, points in rules.expired(_lots(lots), now):
-        entry = LedgerEntry(
-            customer_id=customer_id,
-            kind="expiry",
-            points=-points,
-            idempotency_key=f"expiry:{lot_id}:{uuid.uuid4().hex[:12]}",
-            reason=f"lot {lot_id} expired",
+    lapsed = await repo.lapsed_lots(session, customer_id, now)
+    if not lapsed:
+        return 0
+    rows = [
+        _entry(
+            customer_id,
+            "expiry",
+            -points,
+            f"expiry:{lot}:{uuid.uuid4().hex[:12]}",
+            now,
+            reason=f"lot {lot} expired",
             actor="system",
-            created_at=now,
         )
-        session.add(entry)
-        await session.flush()
-        repo.allocate(session, entry, by_id[lot_id], points)
-        total += points
-    return total
+        for lot, points in lapsed
+    ]
+    ids = await repo.add_entries(session, rows)
+    await repo.allocate(
+        session,
+        [
+            (ids[row["idempotency_key"]], lot, points)
+            for row, (lot, points) in zip(rows, lapsed, strict=True)
+        ],
+    )
+    return sum(points for _, points in lapsed)
 
 
-async def _locked(session: AsyncSession, customer_id: int, now: datetime) -> int:
-    """Take the customer's ledger lock and write off lapsed lots; returns the points written off."""
-    if not await repo.lock_customer(session, customer_id):
-        raise LookupError(f"no customer {customer_id}")
-    return await _expire(session, customer_id, now)
+# --- balances -----------------------------------------------------------------------------------
 
 
 async def balance(
@@ -224,21 +262,24 @@ async def balance(
 ) -> BalanceView:
     """What the customer may spend now; lapsed lots count for nothing even before write-off."""
     now = now or utcnow()
-    points, lapsing = await repo.lot_totals(session, customer_id, now, now + EXPIRING_WINDOW)
-    spend, _ = await repo.purchase_totals(session, customer_id)
+    totals = await repo.customer_totals(session, customer_id, now, now + EXPIRING_WINDOW)
+    if totals is None:
+        raise CustomerNotFoundError(f"no customer {customer_id}")
+    points, lapsing, spend = totals
     return _view(program, points, lapsing, spend)
 
 
 async def points_of(session: AsyncSession, customer_id: int, now: datetime | None = None) -> int:
     """Spendable points: what the open lots hold, never the whole history summed again."""
     now = now or utcnow()
-    return (await repo.lot_totals(session, customer_id, now, now))[0]
+    return (await repo.lot_sums(session, customer_id, now))[0]
 
 
 async def member_balance(
     session: AsyncSession, program: Program, telegram_id: int, now: datetime | None = None
 ) -> BalanceView | None:
-    """The balance of a member by their Telegram id; None for anyone not signed up."""
+    """The balance of a member by their Telegram id, in one statement; None for anyone not
+    signed up."""
     now = now or utcnow()
     totals = await repo.member_totals(session, telegram_id, now, now + EXPIRING_WINDOW)
     if totals is None:
@@ -259,13 +300,38 @@ def _view(program: Program, points: int, lapsing: int, spend: int) -> BalanceVie
     )
 
 
-async def expire_all_due(
-    session: AsyncSession, customer_id: int, now: datetime | None = None
-) -> int:
-    """For the scheduler: write off one customer's lapsed lots, committing."""
-    expired = await _locked(session, customer_id, now or utcnow())
-    await session.commit()
-    return expired
+# --- bonuses, expiry, adjustments ---------------------------------------------------------------
+
+
+async def add_bonus(
+    session: AsyncSession,
+    program: Program,
+    customer_id: int,
+    points: int,
+    *,
+    key: str,
+    reason: str,
+    actor: str = "system",
+    now: datetime | None = None,
+) -> bool:
+    """A bonus lot inside the caller's unit of work (signup's); True when the key was new.
+
+    A new lot needs no lock: a debit running at the same time either sees it or does not, and
+    either is a correct balance.
+    """
+    if points <= 0:
+        return False
+    row = _entry(
+        customer_id,
+        "bonus",
+        points,
+        key,
+        now or utcnow(),
+        lot_days=program.bonus_points_days,
+        reason=reason,
+        actor=actor,
+    )
+    return key in await repo.add_entries(session, [row])
 
 
 async def grant_bonus(
@@ -278,25 +344,32 @@ async def grant_bonus(
     reason: str,
     actor: str = "system",
     now: datetime | None = None,
-    commit: bool = True,
 ) -> bool:
-    """A bonus lot (welcome, profile, birthday, referral); the key makes it once per occasion."""
-    if points <= 0:
-        return False
-    added = await _credit(
-        session,
-        customer_id,
-        "bonus",
-        points,
-        key=key,
-        lifetime_days=program.bonus_points_days,
-        now=now or utcnow(),
-        reason=reason,
-        actor=actor,
-    )
-    if commit:
-        await session.commit()
+    """A bonus lot (welcome, profile, birthday, referral) as its own unit of work; the key makes
+    it once per occasion."""
+    try:
+        added = await add_bonus(
+            session, program, customer_id, points, key=key, reason=reason, actor=actor, now=now
+        )
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()
     return added
+
+
+async def expire_all_due(
+    session: AsyncSession, customer_id: int, now: datetime | None = None
+) -> int:
+    """For the scheduler: write off one customer's lapsed lots; the points written off."""
+    try:
+        await _lock(session, customer_id)
+        expired = await _write_off(session, customer_id, now or utcnow())
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()
+    return expired
 
 
 async def adjust(
@@ -313,57 +386,38 @@ async def adjust(
     if not reason.strip() or points == 0:
         raise ValueError("an adjustment needs a non-zero amount and a reason")
     now = now or utcnow()
-    await _locked(session, customer_id, now)
     key = f"adjust:{uuid.uuid4().hex}"
-    if points > 0:
-        await _credit(
-            session,
-            customer_id,
-            "adjustment",
-            points,
-            key=key,
-            lifetime_days=program.bonus_points_days,
-            now=now,
-            reason=reason,
-            actor=actor,
-        )
-    else:
-        await _debit(
-            session,
-            customer_id,
-            "adjustment",
-            -points,
-            key=key,
-            now=now,
-            reason=reason,
-            actor=actor,
-        )
+    try:
+        await _lock(session, customer_id)
+        live, lapsed = await repo.lot_sums(session, customer_id, now)
+        if lapsed:
+            await _write_off(session, customer_id, now)
+        if points > 0:
+            row = _entry(
+                customer_id,
+                "adjustment",
+                points,
+                key,
+                now,
+                lot_days=program.bonus_points_days,
+                reason=reason,
+                actor=actor,
+            )
+            await repo.add_entries(session, [row])
+        else:
+            if -points > live:
+                raise NotEnoughPointsError(-points, live)
+            await _debit(
+                session, customer_id, "adjustment", -points, key, now, reason=reason, actor=actor
+            )
+    except BaseException:
+        await session.rollback()
+        raise
     await session.commit()
-    return await points_of(session, customer_id, now)
+    return live + points
 
 
-def receipt_key(store: str, receipt_id: str | None) -> str | None:
-    return f"{store.strip()}:{receipt_id.strip()}" if receipt_id and receipt_id.strip() else None
-
-
-async def _duplicate(
-    session: AsyncSession, program: Program, purchase: Purchase, customer_id: int, now: datetime
-) -> PurchaseResult:
-    if purchase.customer_id != customer_id:
-        raise ReceiptClaimedError("this receipt was already credited to another customer")
-    spend, _ = await repo.purchase_totals(session, customer_id)
-    tier = program.tier_for(spend).name
-    return PurchaseResult(
-        purchase.id,
-        customer_id,
-        purchase.amount,
-        purchase.redeemed,
-        purchase.accrued,
-        await points_of(session, customer_id, now),
-        tier,
-        tier,
-        duplicate=True,
-    )
+# --- purchases ----------------------------------------------------------------------------------
 
 
 async def record_purchase(
@@ -382,100 +436,184 @@ async def record_purchase(
     """A check of `amount` kopecks, paid with `redeem` points; accrues by the customer's tier.
 
     The same receipt id (per store) twice is one purchase: the second call returns the first.
+    One transaction, committed here, with the customer's notice in the outbox.
+    """
+    sale = partial(
+        add_purchase,
+        session,
+        program,
+        customer_id,
+        amount,
+        redeem=redeem,
+        receipt_id=receipt_id,
+        store=store,
+        channel=channel,
+        actor=actor,
+        now=now or utcnow(),
+    )
+    try:
+        try:
+            result = await sale()
+        except RecordedMeanwhileError:
+            await session.rollback()
+            result = await sale()
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()
+    return result
+
+
+async def add_purchase(
+    session: AsyncSession,
+    program: Program,
+    customer_id: int,
+    amount: int,
+    *,
+    redeem: int = 0,
+    receipt_id: str | None = None,
+    store: str = "",
+    channel: str,
+    actor: str,
+    now: datetime | None = None,
+) -> PurchaseResult:
+    """The sale's steps inside the caller's unit of work (`record_purchase`, a receipt claim).
+
+    Raises RecordedMeanwhileError when a concurrent transaction recorded the same receipt first.
     """
     if amount <= 0 or redeem < 0:
         raise ValueError("a purchase has a positive amount and a non-negative redemption")
-    now = now or utcnow()
-    key = receipt_key(store, receipt_id)
-    if key and (known := await repo.purchase_by_receipt(session, key)):
-        return await _duplicate(session, program, known, customer_id, now)
     if redeem > (cap := program.redeem_cap(amount)):
         raise RedeemCapError(cap)
-    await _locked(session, customer_id, now)
-    if key and await repo.purchase_by_receipt(session, key):
-        await session.rollback()  # another till recorded it while we waited for the lock
-        known = await repo.purchase_by_receipt(session, key)  # the rollback expired it
-        assert known is not None
-        return await _duplicate(session, program, known, customer_id, now)
-    spend_before, purchases_before = await repo.purchase_totals(session, customer_id)
-    first = purchases_before == 0
-    purchase = Purchase(
-        customer_id=customer_id,
-        store=store.strip(),
-        amount=amount,
-        redeemed=redeem,
-        accrued=0,
-        receipt_id=receipt_id.strip() if receipt_id else None,
-        receipt_key=key,
-        channel=channel,
-        actor=actor,
-        created_at=now,
-    )
-    if not await insert_unique(session, purchase):
-        await session.rollback()
-        known = await repo.purchase_by_receipt(session, key or "")
-        assert known is not None
-        return await _duplicate(session, program, known, customer_id, now)
+    now = now or utcnow()
+    store, receipt = store.strip(), _receipt(receipt_id)
+    account = await repo.lock_for_sale(session, customer_id, amount, store, receipt)
+    if account is None:
+        return await _recorded(session, program, customer_id, store, receipt, now)
+    accrued = program.accrual(amount - redeem * RUB, account.spend_before)
+    values = {
+        "customer_id": customer_id,
+        "store": store,
+        "amount": amount,
+        "redeemed": redeem,
+        "accrued": accrued,
+        "refunded_amount": 0,
+        "receipt_id": receipt,
+        "channel": channel,
+        "actor": actor,
+        "created_at": now,
+    }
+    inserted = await repo.insert_purchase(session, values, with_lots=redeem > 0)
+    if inserted is None:
+        raise RecordedMeanwhileError
+    if redeem > inserted.live:
+        raise NotEnoughPointsError(redeem, inserted.live)
+    if inserted.lapsed:
+        await _write_off(session, customer_id, now)
+    purchase_id = inserted.purchase_id
+    rows = []
+    if accrued:
+        rows.append(
+            _entry(
+                customer_id,
+                "accrual",
+                accrued,
+                f"accrual:{purchase_id}",
+                now,
+                lot_days=program.purchase_points_days,
+                actor=actor,
+                purchase_id=purchase_id,
+            )
+        )
+    referrer = None
+    if account.first_purchase:
+        await events.add_funnel_event(session, "first_purchase", account.source_id)
+        if account.referrer_id is not None and program.referral_bonus > 0:
+            referrer = account.referrer_id
+            rows += [
+                _entry(
+                    who,
+                    "bonus",
+                    program.referral_bonus,
+                    f"referral:{side}:{customer_id}",
+                    now,
+                    lot_days=program.bonus_points_days,
+                    reason="referral",
+                    actor="system",
+                )
+                for who, side in ((customer_id, "friend"), (referrer, "referrer"))
+            ]
+    gained = accrued
     if redeem:
-        await _debit(
-            session,
-            customer_id,
-            "redemption",
-            redeem,
-            key=f"redeem:{purchase.id}",
-            now=now,
-            actor=actor,
-            purchase_id=purchase.id,
+        # The debit row rides in the same INSERT as the credits; the lots were read above.
+        lots = inserted.lots
+        if sum(points for _, points in lots) < redeem:
+            lots = await repo.live_lots(session, customer_id, now)
+        portions = rules.take_in_order(lots, redeem)
+        key = f"redeem:{purchase_id}"
+        rows.insert(
+            0,
+            _entry(
+                customer_id, "redemption", -redeem, key, now, actor=actor, purchase_id=purchase_id
+            ),
         )
-    purchase.accrued = program.accrual(amount - redeem * 100, spend_before)
-    if purchase.accrued:
-        await _credit(
-            session,
-            customer_id,
-            "accrual",
-            purchase.accrued,
-            key=f"accrual:{purchase.id}",
-            lifetime_days=program.purchase_points_days,
-            now=now,
-            actor=actor,
-            purchase_id=purchase.id,
-        )
-    referrer = await _first_purchase(session, program, customer_id, now) if first else None
-    await session.commit()
-    return PurchaseResult(
-        purchase.id,
+        ids = await repo.add_entries(session, rows)
+        await repo.allocate(session, [(ids[key], lot, taken) for lot, taken in portions])
+    else:
+        ids = await repo.add_entries(session, rows)
+    if f"referral:friend:{customer_id}" in ids:
+        gained += program.referral_bonus
+    result = PurchaseResult(
+        purchase_id,
         customer_id,
         amount,
         redeem,
-        purchase.accrued,
-        await points_of(session, customer_id, now),
-        program.tier_for(spend_before).name,
-        program.tier_for(spend_before + amount).name,
+        accrued,
+        inserted.live - redeem + gained,
+        program.tier_for(account.spend_before).name,
+        program.tier_for(account.spend_before + amount).name,
         referrer_rewarded=referrer,
+    )
+    await deliveries.enqueue(session, "purchase", asdict(result), customer_id=customer_id)
+    if referrer is not None and f"referral:referrer:{customer_id}" in ids:
+        payload = {"bonus": program.referral_bonus, "friend_id": customer_id}
+        await deliveries.enqueue(session, "referral_paid", payload, customer_id=referrer)
+    return result
+
+
+async def _recorded(
+    session: AsyncSession,
+    program: Program,
+    customer_id: int,
+    store: str,
+    receipt: str | None,
+    now: datetime,
+) -> PurchaseResult:
+    """The lock found no customer, or a receipt recorded before: answer the retry as the first."""
+    known = await repo.purchase_by_receipt(session, store, receipt) if receipt else None
+    if known is None:
+        raise CustomerNotFoundError(f"no customer {customer_id}")
+    if known.customer_id != customer_id:
+        raise ReceiptClaimedError("this receipt was already credited to another customer")
+    totals = await repo.customer_totals(session, customer_id, now, now)
+    if totals is None:
+        raise CustomerNotFoundError(f"no customer {customer_id}")
+    points, _, spend = totals
+    tier = program.tier_for(spend).name
+    return PurchaseResult(
+        known.id,
+        customer_id,
+        known.amount,
+        known.redeemed,
+        known.accrued,
+        points,
+        tier,
+        tier,
+        duplicate=True,
     )
 
 
-async def _first_purchase(
-    session: AsyncSession, program: Program, customer_id: int, now: datetime
-) -> int | None:
-    """Count the funnel step and pay "bring a friend" to both sides, once."""
-    customer = await session.get(Customer, customer_id)
-    assert customer is not None
-    await events.add_funnel_event(session, "first_purchase", customer.source_id)
-    if customer.referrer_id is None or program.referral_bonus <= 0:
-        return None
-    for who, key in ((customer_id, "friend"), (customer.referrer_id, "referrer")):
-        await grant_bonus(
-            session,
-            program,
-            who,
-            program.referral_bonus,
-            key=f"referral:{key}:{customer_id}",
-            reason="referral",
-            now=now,
-            commit=False,
-        )
-    return customer.referrer_id
+# --- returns ------------------------------------------------------------------------------------
 
 
 async def refund(
@@ -489,127 +627,200 @@ async def refund(
     actor: str,
     now: datetime | None = None,
 ) -> RefundResult:
-    """A return of `amount` kopecks (the rest of the check when None).
+    """A return of `amount` kopecks (the rest of the check when None), as one unit of work.
 
     The accrual is reversed in proportion and the points that paid for the returned part come
     back to the lots they were taken from. Accrued points the customer already spent cannot be
     taken back below zero: they are reported as `shortfall` (the shop's call, not the ledger's).
+    The same refund id twice is one refund, also when two tills send it at once.
     """
+    args: dict[str, Any] = {
+        "purchase_id": purchase_id,
+        "store": store,
+        "receipt_id": receipt_id,
+        "amount": amount,
+        "refund_id": _receipt(refund_id),
+        "actor": actor,
+        "now": now or utcnow(),
+    }
+    try:
+        try:
+            result = await _refund(session, **args)
+        except RecordedMeanwhileError:
+            await session.rollback()  # a retry of this refund finished while we waited
+            result = await _refund(session, **args)
+    except RefundTooLargeError:
+        await session.commit()  # what the lock wrote off stands: those lots were due
+        raise
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()
+    return result
+
+
+async def refund_receipt(
+    session: AsyncSession,
+    *,
+    store: str,
+    receipt_id: str | None,
+    amount: int | None = None,
+    refund_id: str | None = None,
+    actor: str,
+    now: datetime | None = None,
+) -> RefundResult | VoidedReceipt:
+    """A till's return by receipt: the purchase's refund, or, when nobody has scanned the
+    receipt's purchase QR yet, that QR voided so that it can no longer earn points."""
     now = now or utcnow()
-    key = receipt_key(store, receipt_id)
-    purchase = await (
-        repo.purchase_by_id(session, purchase_id)
-        if purchase_id is not None
-        else repo.purchase_by_receipt(session, key or "")
-    )
+    try:
+        return await refund(
+            session,
+            store=store,
+            receipt_id=receipt_id,
+            amount=amount,
+            refund_id=refund_id,
+            actor=actor,
+            now=now,
+        )
+    except PurchaseNotFoundError:
+        receipt = _receipt(receipt_id)
+        qr_store = " ".join(store.split())  # as receipt QR tokens keep it
+        if receipt is None or not await repo.void_token(session, qr_store, receipt, now):
+            await session.rollback()
+            raise
+    await session.commit()
+    return VoidedReceipt(qr_store, receipt)
+
+
+async def _refund(
+    session: AsyncSession,
+    *,
+    purchase_id: int | None,
+    store: str,
+    receipt_id: str | None,
+    amount: int | None,
+    refund_id: str | None,
+    actor: str,
+    now: datetime,
+) -> RefundResult:
+    receipt = _receipt(receipt_id)
+    if purchase_id is not None:
+        found = await repo.purchase_by_id(session, purchase_id)
+    else:
+        found = await repo.purchase_by_receipt(session, store.strip(), receipt) if receipt else None
+    if found is None:
+        raise PurchaseNotFoundError("no such purchase")
+    customer_id = found.customer_id
+    if refund_id and (done := await repo.refund_done(session, found.id, refund_id)):
+        return await _refunded(session, found, done, now)
+    await _lock(session, customer_id)
+    purchase = await repo.purchase_by_id(session, found.id)  # fresh, under the lock
     if purchase is None:
         raise PurchaseNotFoundError("no such purchase")
-    refund_key = f"{purchase.id}:{refund_id}" if refund_id else None
-    if refund_key and (done := await repo.refund_by_key(session, refund_key)):
-        return RefundResult(
-            purchase.id,
-            purchase.customer_id,
-            done.amount,
-            done.reversed_points,
-            done.returned_points,
-            0,
-            await points_of(session, purchase.customer_id, now),
-            duplicate=True,
-        )
-    found = purchase.id
-    await _locked(session, purchase.customer_id, now)
-    if refund_key and await repo.refund_by_key(session, refund_key):
-        await session.rollback()  # a retry of this refund finished while we waited for the lock
-        return await refund(session, purchase_id=found, refund_id=refund_id, actor=actor)
-    purchase = await repo.purchase_by_id(session, found)  # fresh, under the lock
-    assert purchase is not None
+    if refund_id and (done := await repo.refund_done(session, purchase.id, refund_id)):
+        return await _refunded(session, purchase, done, now)
+    if (await repo.lot_sums(session, customer_id, now))[1]:
+        await _write_off(session, customer_id, now)
     left = purchase.amount - purchase.refunded_amount
     amount = left if amount is None else amount
     if amount <= 0 or amount > left:
         raise RefundTooLargeError(left)
     refunded = purchase.refunded_amount + amount
-    returned = purchase.redeemed * refunded // purchase.amount - (
-        await repo.entries_for_purchase(session, purchase.id, "refund")
-    )
-    to_reverse = purchase.accrued * refunded // purchase.amount + (
-        await repo.entries_for_purchase(session, purchase.id, "reversal")
-    )
+    given_back, reversed_before = await repo.refunded_points(session, purchase.id)
+    returned = purchase.redeemed * refunded // purchase.amount - given_back
+    to_reverse = purchase.accrued * refunded // purchase.amount + reversed_before
     tag = refund_id or uuid.uuid4().hex[:12]
     if returned:
         await _give_back(session, purchase, returned, f"refund:{purchase.id}:{tag}", actor, now)
-    reversed_points = 0
-    if to_reverse:
-        accrual = await repo.entry_by_key(session, f"accrual:{purchase.id}")
-        available = await points_of(session, purchase.customer_id, now)
-        reversed_points = min(to_reverse, available)
-        if reversed_points:
-            await _debit(
-                session,
-                purchase.customer_id,
-                "reversal",
-                reversed_points,
-                key=f"reversal:{purchase.id}:{tag}",
-                now=now,
-                actor=actor,
-                purchase_id=purchase.id,
-                first_lot=accrual.id if accrual else None,
-                reason=f"return of {amount} kopecks",
-            )
-    # Points given back to lots that lapsed meanwhile lapse again: they were due to.
-    await _expire(session, purchase.customer_id, now)
-    purchase.refunded_amount = refunded
-    session.add(
-        PurchaseRefund(
-            purchase_id=purchase.id,
-            refund_key=refund_key or f"{purchase.id}:{tag}",
-            amount=amount,
-            reversed_points=reversed_points,
-            returned_points=returned,
+    available, lapsed = await repo.lot_sums(session, customer_id, now)
+    reversed_points = min(to_reverse, available)
+    if reversed_points > 0:
+        await _debit(
+            session,
+            customer_id,
+            "reversal",
+            reversed_points,
+            f"reversal:{purchase.id}:{tag}",
+            now,
+            first=await repo.entry_id(session, f"accrual:{purchase.id}"),
             actor=actor,
-            created_at=now,
+            purchase_id=purchase.id,
+            reason=f"return of {amount} kopecks",
         )
+    if lapsed:
+        # Points given back to lots that lapsed meanwhile lapse again: they were due to.
+        await _write_off(session, customer_id, now)
+    await repo.set_refunded(session, purchase.id, refunded)
+    added = await repo.add_refund_once(
+        session,
+        {
+            "purchase_id": purchase.id,
+            "refund_id": tag,
+            "amount": amount,
+            "reversed_points": reversed_points,
+            "returned_points": returned,
+            "actor": actor,
+            "created_at": now,
+        },
     )
-    await session.commit()
-    return RefundResult(
+    if not added:
+        raise RecordedMeanwhileError
+    await repo.lower_spend(session, customer_id, amount)
+    result = RefundResult(
         purchase.id,
-        purchase.customer_id,
+        customer_id,
         amount,
         reversed_points,
         returned,
         to_reverse - reversed_points,
-        await points_of(session, purchase.customer_id, now),
+        available - reversed_points,
+    )
+    await deliveries.enqueue(session, "refund", asdict(result), customer_id=customer_id)
+    return result
+
+
+async def _refunded(
+    session: AsyncSession, purchase: repo.PurchaseRow, done: repo.RefundRow, now: datetime
+) -> RefundResult:
+    return RefundResult(
+        purchase.id,
+        purchase.customer_id,
+        done.amount,
+        done.reversed_points,
+        done.returned_points,
+        0,
+        (await repo.lot_sums(session, purchase.customer_id, now))[0],
+        duplicate=True,
     )
 
 
 async def _give_back(
-    session: AsyncSession, purchase: Purchase, points: int, key: str, actor: str, now: datetime
+    session: AsyncSession,
+    purchase: repo.PurchaseRow,
+    points: int,
+    key: str,
+    actor: str,
+    now: datetime,
 ) -> None:
     """Return redeemed points to the very lots the redemption took them from, newest first."""
-    redemption = await repo.entry_by_key(session, f"redeem:{purchase.id}")
+    redemption = await repo.entry_id(session, f"redeem:{purchase.id}")
     assert redemption is not None
-    entry = LedgerEntry(
-        customer_id=purchase.customer_id,
-        kind="refund",
-        points=points,
-        idempotency_key=key,
-        actor=actor,
-        purchase_id=purchase.id,
-        created_at=now,
-    )
-    session.add(entry)
-    await session.flush()
     taken: dict[int, int] = {}
-    for allocation in await repo.allocations_of(session, redemption.id):
-        taken[allocation.lot_id] = taken.get(allocation.lot_id, 0) + allocation.points
-    for lot_id, given in await repo.returned_to_lots(session, purchase.id, entry.id):
-        taken[lot_id] -= given
-    for lot_id in sorted(taken, reverse=True):
-        portion = min(points, taken[lot_id])
+    for lot, portion in await repo.allocations_of(session, redemption):
+        taken[lot] = taken.get(lot, 0) + portion
+    for lot, given in await repo.returned_to_lots(session, purchase.id):
+        taken[lot] -= given
+    row = _entry(
+        purchase.customer_id, "refund", points, key, now, actor=actor, purchase_id=purchase.id
+    )
+    ids = await repo.add_entries(session, [row])
+    portions = []
+    for lot in sorted(taken, reverse=True):
+        portion = min(points, taken[lot])
         if portion <= 0:
             continue
-        lot = await session.get(LedgerEntry, lot_id)
-        assert lot is not None
-        repo.allocate(session, entry, lot, -portion)
+        portions.append((ids[key], lot, -portion))
         points -= portion
         if points == 0:
             break
+    await repo.allocate(session, portions)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import PosToken
+from db.repositories.rows import rows_changed
 
 TOKEN_PREFIX = "cbp_"
 STORE_MAX_LENGTH = 100  # PosToken.store and Purchase.store
@@ -74,4 +75,4 @@ async def revoke_store_tokens(
         .values(revoked_at=now or utcnow())
     )
     await session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+    return rows_changed(result)

@@ -8,19 +8,20 @@ conditional UPDATE (`claimed_by IS NULL`): of two customers scanning at once, on
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import links
 from bot.domain.program import Program
 from bot.services import ledger
-from bot.services.ledger import PurchaseResult, receipt_key
+from bot.services.ledger import PurchaseResult
 from db.base import utcnow
 from db.models import ReceiptToken
+from db.repositories import ledger as ledger_repo
 
 log = logging.getLogger(__name__)
 RECEIPT_KIND = "p"
@@ -76,23 +77,24 @@ async def issue(
         raise ValueError("a purchase has a positive amount")
     now = now or utcnow()
     store = " ".join(store.split())[:100]
-    if receipt_id and (key := receipt_key(store, receipt_id)):
-        existing = await session.scalar(select(ReceiptToken).where(ReceiptToken.receipt_key == key))
+    receipt_id = " ".join((receipt_id or "").split())[:64] or None
+    if receipt_id:
+        existing = await ledger_repo.token_by_receipt(session, store, receipt_id)
         if existing is not None:
             return _issued(link_key, existing, window)
     token = ReceiptToken(
         store=store,
         amount=amount,
-        receipt_id="",
-        receipt_key="",
+        # A placeholder no other token holds, until the token's own number is known.
+        receipt_id=receipt_id or f"pending-{uuid.uuid4().hex}",
         issued_by=issued_by,
         issued_at=now,
     )
     session.add(token)
     await session.flush()
-    # Without a receipt number from the till, the token's own number stands in for it.
-    token.receipt_id = " ".join((receipt_id or f"QR-{token.id}").split())[:64]
-    token.receipt_key = receipt_key(store, token.receipt_id) or ""
+    if receipt_id is None:
+        # Without a receipt number from the till, the token's own number stands in for it.
+        token.receipt_id = f"QR-{token.id}"
     await session.commit()
     return _issued(link_key, token, window)
 
@@ -107,7 +109,9 @@ async def check(
     """The token a scanned payload names, if it can still be claimed; else why not."""
     now = now or utcnow()
     ref = links.verify(link_key, payload)
-    token = await session.get(ReceiptToken, ref.id) if ref and ref.kind == RECEIPT_KIND else None
+    token = (
+        await ledger_repo.token_by_id(session, ref.id) if ref and ref.kind == RECEIPT_KIND else None
+    )
     if token is None:
         log.warning("receipt payload refused: forged or unknown payload=%.64r", payload)
         raise ReceiptRefusedError(Refusal.FORGED)
@@ -132,55 +136,42 @@ async def claim(
     """Credit the purchase to the customer who scanned first; every later scan is refused."""
     now = now or utcnow()
     token = await check(session, link_key, payload, window, now)
-    won = await session.execute(
-        update(ReceiptToken)
-        .where(
-            ReceiptToken.id == token.id,
-            ReceiptToken.claimed_by.is_(None),
-            ReceiptToken.voided_at.is_(None),
-        )
-        .values(claimed_by=customer_id, claimed_at=now)
-    )
-    if not won.rowcount:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
-        await session.rollback()
-        raise ReceiptRefusedError(Refusal.CLAIMED)
-    try:
-        result = await ledger.record_purchase(
-            session,
-            program,
-            customer_id,
-            token.amount,
-            receipt_id=token.receipt_id,
-            store=token.store,
-            channel="receipt_qr",
-            actor=f"receipt:{token.id}",
-            now=now,
-        )
-    except ledger.ReceiptClaimedError:
-        await session.rollback()  # the till recorded this receipt for someone else
-        raise ReceiptRefusedError(Refusal.CLAIMED) from None
-    await session.execute(
-        update(ReceiptToken)
-        .where(ReceiptToken.id == token.id)
-        .values(purchase_id=result.purchase_id)
-    )
-    await session.commit()
-    return result
+    for _attempt in range(2):
+        if not await ledger_repo.claim_token(session, token.id, customer_id, now):
+            await session.rollback()
+            raise ReceiptRefusedError(Refusal.CLAIMED)
+        try:
+            result = await ledger.add_purchase(
+                session,
+                program,
+                customer_id,
+                token.amount,
+                receipt_id=token.receipt_id,
+                store=token.store,
+                channel="receipt_qr",
+                actor=f"receipt:{token.id}",
+                now=now,
+            )
+        except ledger.RecordedMeanwhileError:
+            await session.rollback()  # the till recorded this receipt meanwhile: look again
+            continue
+        except ledger.ReceiptClaimedError:
+            await session.rollback()  # the till recorded this receipt for someone else
+            raise ReceiptRefusedError(Refusal.CLAIMED) from None
+        except BaseException:
+            await session.rollback()
+            raise
+        await ledger_repo.link_token(session, token.id, result.purchase_id)
+        await session.commit()
+        return result
+    raise ReceiptRefusedError(Refusal.CLAIMED)  # recorded meanwhile twice: let the member retry
 
 
 async def void(
     session: AsyncSession, store: str, receipt_id: str, now: datetime | None = None
 ) -> bool:
     """A receipt returned before anyone scanned it: its QR can no longer be claimed."""
-    key = receipt_key(" ".join(store.split()), receipt_id)
-    result = await session.execute(
-        update(ReceiptToken)
-        .where(
-            ReceiptToken.receipt_key == key,
-            ReceiptToken.claimed_by.is_(None),
-            ReceiptToken.voided_at.is_(None),
-        )
-        .values(voided_at=now or utcnow())
-    )
+    store = " ".join(store.split())
+    voided = await ledger_repo.void_token(session, store, receipt_id.strip(), now or utcnow())
     await session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+    return voided

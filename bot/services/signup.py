@@ -302,14 +302,13 @@ async def complete(
         (program.welcome_bonus, "welcome", True),
         (program.profile_bonus, "profile", answers.is_complete),
     ):
-        if complete_enough and await ledger.grant_bonus(
+        if complete_enough and await ledger.add_bonus(
             session,
             program,
             customer.id,
             points,
             key=f"{key}:{customer.id}",
             reason=key,
-            commit=False,
         ):
             bonus += points
     await session.commit()

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Customer
+from db.repositories.rows import rows_changed
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Customer | None:
@@ -34,7 +35,7 @@ async def update_pending(session: AsyncSession, telegram_id: int, **values: Any)
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+    return rows_changed(result) == 1
 
 
 async def release_pending_phone(session: AsyncSession, customer_id: int, phone: str) -> None:

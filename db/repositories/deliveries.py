@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
 from db.models import Delivery
+from db.repositories.rows import table_of
+
+_ENQUEUE = insert(table_of(Delivery))  # Core, built once: a sale's notice is on its hot path
 
 
 async def enqueue(
@@ -27,19 +30,20 @@ async def enqueue(
     """One INSERT, no flush of anything else: the caller's transaction commits it or not."""
     now = utcnow()
     await session.execute(
-        insert(Delivery).values(
-            customer_id=customer_id,
-            chat_id=chat_id,
-            channel="telegram",
-            kind=kind,
-            payload=payload,
-            advertising=advertising,
-            campaign_id=campaign_id,
-            dedup_key=dedup_key,
-            state="pending",
-            attempts=0,
-            due_at=due_at or now,
-            created_at=now,
-            error="",
-        )
+        _ENQUEUE,
+        {
+            "customer_id": customer_id,
+            "chat_id": chat_id,
+            "channel": "telegram",
+            "kind": kind,
+            "payload": payload,
+            "advertising": advertising,
+            "campaign_id": campaign_id,
+            "dedup_key": dedup_key,
+            "state": "pending",
+            "attempts": 0,
+            "due_at": due_at or now,
+            "created_at": now,
+            "error": "",
+        },
     )

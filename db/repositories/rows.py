@@ -1,11 +1,27 @@
-"""Inserting a row that a unique key may already hold, racing other processes safely."""
+"""Rows written once under a unique key, racing other processes safely; typed Core helpers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import Column, CursorResult, Result, Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 
 from db.base import Base
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, typed as the Table it is (the ORM declares a FromClause)."""
+    return cast(Table, model.__table__)
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE touched: its result is a CursorResult at run time."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 async def insert_unique(session: AsyncSession, row: Base) -> bool:
@@ -20,3 +36,23 @@ async def insert_unique(session: AsyncSession, row: Base) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+class InsertOnce:
+    """`INSERT … ON CONFLICT (keys) DO NOTHING RETURNING …`, built once per dialect.
+
+    One statement, no savepoint and no SELECT first: the unique key decides, and a row that was
+    already there simply comes back as no row. SQLite (3.35+) and PostgreSQL both speak it;
+    SQLAlchemy spells it per dialect, so both spellings are built up front.
+    """
+
+    def __init__(
+        self, table: Table, keys: Sequence[Column[Any]], returning: Sequence[Any] = ()
+    ) -> None:
+        self._by_dialect: dict[str, Insert] = {}
+        for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert)):
+            statement = insert(table).on_conflict_do_nothing(index_elements=list(keys))
+            self._by_dialect[name] = statement.returning(*returning) if returning else statement
+
+    def __call__(self, session: AsyncSession) -> Insert:
+        return self._by_dialect[session.get_bind().dialect.name]

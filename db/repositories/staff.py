@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Staff, StaffInvite
-from db.repositories.rows import insert_unique
+from db.repositories.rows import insert_unique, rows_changed
 
 
 async def claim_invite(
@@ -24,7 +24,7 @@ async def claim_invite(
         )
         .values(used_by=telegram_id, used_at=now)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+    return rows_changed(result) == 1
 
 
 async def invite(session: AsyncSession, invite_id: int) -> StaffInvite | None:
