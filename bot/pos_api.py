@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError, StatementError
@@ -31,7 +31,7 @@ from bot.domain.ledger import NotEnoughPointsError
 from bot.domain.money import MAX_AMOUNT, parse_amount
 from bot.domain.phone import normalize_phone
 from bot.render import qr
-from bot.services import ledger, members, pos_tokens, receipts
+from bot.services import ledger, members, notices, pos_tokens, receipts
 from bot.services.ledger import (
     LedgerError,
     PurchaseNotFoundError,
@@ -51,7 +51,7 @@ ACTOR_MAX_LENGTH = 64  # LedgerEntry.actor, Purchase.actor
 log = logging.getLogger("clientbase.pos")
 _dumps = partial(json.dumps, ensure_ascii=False)
 
-__all__ = ["PREFIX", "ApiError", "Notifier", "build_pos_app", "start_pos_api"]
+__all__ = ["PREFIX", "ApiError", "build_pos_app", "start_pos_api"]
 
 
 class ApiError(Exception):
@@ -202,34 +202,16 @@ def _bearer(request: web.Request) -> str | None:
 # --- the endpoints -------------------------------------------------------------------------
 
 
-class Notifier(Protocol):
-    """Tells the member about a change made at the till (the bot, in production)."""
-
-    async def purchase(self, result: ledger.PurchaseResult) -> None: ...
-
-    async def refund(self, result: ledger.RefundResult) -> None: ...
-
-
-class _Silent:
-    async def purchase(self, result: ledger.PurchaseResult) -> None:
-        """Nobody to tell: the API runs without a messenger (tests, a till-only setup)."""
-
-    async def refund(self, result: ledger.RefundResult) -> None:
-        """Nobody to tell."""
-
-
 class _Api:
     def __init__(
         self,
         sessions: async_sessionmaker,
         settings: Settings,
-        notifier: Notifier,
         bot_username: str,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self._program = settings.program
-        self._notifier = notifier
         self._bot_username = bot_username
 
     @asynccontextmanager
@@ -288,7 +270,7 @@ class _Api:
                 channel=CHANNEL,
                 actor=_actor(store),
             )
-        await self._notifier.purchase(result)
+            await notices.enqueue_purchase(session, result, self._program.referral_bonus)
         body = {
             "purchase_id": result.purchase_id,
             "amount": _rub(result.amount),
@@ -329,7 +311,7 @@ class _Api:
                 if not await receipts.void(session, store, receipt_id):
                     raise
                 return _json({"purchase_id": None, "receipt_qr_voided": True})
-        await self._notifier.refund(result)
+            await notices.enqueue_refund(session, result)
         return _json(
             {
                 "purchase_id": result.purchase_id,
@@ -496,13 +478,10 @@ async def _access_log(request: web.Request, handler: Handler) -> web.StreamRespo
 def build_pos_app(
     sessions: async_sessionmaker,
     settings: Settings,
-    notifier: Notifier | None = None,
     bot_username: str = "",
 ) -> web.Application:
     """The API as an aiohttp application (`start_pos_api` serves it as the bot should)."""
-    api = _Api(
-        sessions, settings, notifier or _Silent(), bot_username or settings.bot_username or ""
-    )
+    api = _Api(sessions, settings, bot_username or settings.bot_username or "")
     app = web.Application(middlewares=[_access_log, _errors], client_max_size=MAX_BODY)
     app.router.add_get(f"{PREFIX}/balance", api.balance, allow_head=False)
     app.router.add_post(f"{PREFIX}/purchases", api.purchase)
@@ -514,7 +493,6 @@ def build_pos_app(
 async def start_pos_api(
     sessions: async_sessionmaker,
     settings: Settings,
-    notifier: Notifier | None = None,
     bot_username: str = "",
 ) -> web.AppRunner:
     """Listen on POS_API_HOST:POS_API_PORT; the caller awaits `runner.cleanup()` at shutdown.
@@ -524,7 +502,7 @@ async def start_pos_api(
     """
     if settings.pos_api_port is None:
         raise ValueError("POS_API_PORT is not set")
-    app = build_pos_app(sessions, settings, notifier, bot_username)
+    app = build_pos_app(sessions, settings, bot_username)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:

@@ -14,12 +14,11 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.money import format_rub, parse_amount
-from bot.services import ledger, members
+from bot.services import ledger, members, notices
 from bot.services.staff import Role, StaffMember, create_invite
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.filters import StaffOnly
-from bot.telegram.notify import notify_purchase
 from bot.telegram.sale import SaleCb, SaleForm, begin_sale, sale_buttons
 from bot.texts import Texts
 
@@ -123,7 +122,6 @@ async def _confirm(
 async def on_sale_button(
     query: CallbackQuery,
     callback_data: SaleCb,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     texts: Texts,
@@ -151,12 +149,11 @@ async def on_sale_button(
         await state.clear()
         await message.answer(texts.sale_cancelled)
     else:
-        await _record(message, bot, state, session, texts, settings, staff)
+        await _record(message, state, session, texts, settings, staff)
 
 
 async def _record(
     message: Message,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     texts: Texts,
@@ -183,6 +180,7 @@ async def _record(
     except ledger.ReceiptClaimedError:
         await message.answer(texts.sale_receipt_taken)
         return
+    await notices.enqueue_purchase(session, result, settings.program.referral_bonus)
     if result.duplicate:
         await message.answer(texts.sale_duplicate.format(accrued=texts.points(result.accrued)))
         return
@@ -193,7 +191,6 @@ async def _record(
             balance=texts.points(result.balance),
         )
     )
-    await notify_purchase(bot, session, settings.program, result)
 
 
 async def cmd_cashier_invite(

@@ -27,10 +27,9 @@ from bot.services import signup
 from bot.settings import Settings
 from bot.telegram import keyboards
 from bot.telegram.keyboards import AdsCb, ConsentCb, FormCb
-from bot.telegram.notify import notify_owners
 from bot.telegram.questions import STATE_STEPS, FormChat, Signup, advertising_text, consent_text
 from bot.telegram.receipt_claim import claim_receipt
-from bot.texts import Texts, texts_for
+from bot.texts import Texts
 
 # --- consent -------------------------------------------------------------------------------
 
@@ -91,15 +90,8 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
     if phone is None:
         await form.again(texts.bad_phone)
         return
-    conflict = await signup.check_phone(session, form.user.id, phone)
+    conflict = await signup.check_phone(session, form.user.id, phone, settings.owner_ids)
     if conflict is not None:
-        if conflict.is_new:
-            alert = texts_for(settings.default_language).owner_phone_conflict.format(
-                phone=conflict.masked_phone,
-                owner_customer=conflict.owner_customer_id,
-                claimant=conflict.claimant_customer_id,
-            )
-            await notify_owners(form.bot, settings.owner_ids, alert)
         await form.again(texts.phone_taken)
         return
     await form.state.update_data(phone=phone)

@@ -649,6 +649,7 @@ async def run_sandbox(
                 database = _describe_database(config.database_url)
                 write(f"clientbase sandbox: cannot open the database {database}: {reason}")
                 raise SystemExit(1) from None
+            app.delivery.start()
             busy = _BusyCounter()
             app.dispatcher.update.outer_middleware(busy)
             polling = asyncio.create_task(

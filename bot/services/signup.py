@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -20,7 +21,7 @@ from bot.services import ledger
 from bot.services.sources import resolve_start
 from db.base import utcnow
 from db.models import Customer
-from db.repositories import consents, events
+from db.repositories import consents, deliveries, events
 from db.repositories import customers as customer_repo
 from db.repositories.rows import insert_unique
 
@@ -147,8 +148,14 @@ async def decline_consent(session: AsyncSession, source_id: int | None) -> None:
     await session.commit()
 
 
-async def check_phone(session: AsyncSession, telegram_id: int, phone: str) -> PhoneConflict | None:
-    """None when the phone is free for this person; otherwise record it for the owner."""
+async def check_phone(
+    session: AsyncSession, telegram_id: int, phone: str, owner_ids: Sequence[int] = ()
+) -> PhoneConflict | None:
+    """None when the phone is free for this person; otherwise record it and alert the owners.
+
+    The alert is queued in the transaction that records the conflict: the owners hear of each
+    conflict once, and only of one that was recorded.
+    """
     holder = await customer_repo.by_phone(session, phone)
     if holder is None or holder.telegram_id == telegram_id:
         return None
@@ -162,6 +169,14 @@ async def check_phone(session: AsyncSession, telegram_id: int, phone: str) -> Ph
         f"phone:{phone_hash}:{telegram_id}",
         {"phone": masked, "owner_customer_id": holder.id, "claimant_customer_id": claimant_id},
     )
+    if is_new:
+        alert = {
+            "alert": "phone_conflict",
+            "owner_customer_id": holder.id,
+            "claimant_customer_id": claimant_id,
+        }
+        for owner_id in owner_ids:
+            await deliveries.enqueue(session, "owner_alert", alert, chat_id=owner_id)
     await session.commit()
     log.warning(
         "phone conflict: customer %s claims the phone of customer %s", claimant_id, holder.id

@@ -5,11 +5,10 @@ from __future__ import annotations
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import receipts
+from bot.services import notices, receipts
 from bot.services.customers import active_profile
 from bot.services.receipts import ReceiptRefusedError, Refusal
 from bot.settings import Settings
-from bot.telegram.notify import notify_purchase
 from bot.texts import Texts
 
 
@@ -46,4 +45,4 @@ async def claim_receipt(
     except ReceiptRefusedError as refused:
         await bot.send_message(chat_id, refusal_text(texts, refused.reason))
         return
-    await notify_purchase(bot, session, settings.program, result)
+    await notices.enqueue_purchase(session, result, settings.program.referral_bonus)

@@ -91,6 +91,7 @@ class Texts:
     refund_notice: str
     tier_up: str
     referral_paid: str
+    purchase_friend_bonus: str
     staff_only: str
     cashier_invite: str
     invite_accepted: str
@@ -154,6 +155,9 @@ class Texts:
     already_done: str
     sorry: str
     owner_phone_conflict: str
+    # Advertising: the button under every advertising message and its answer.
+    unsubscribe_button: str
+    unsubscribed: str
 
     def points(self, amount: int) -> str:
         """`21 балл`, `22 балла`, `25 баллов`: Russian plural rules (English uses one and many)."""

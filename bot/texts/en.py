@@ -127,6 +127,7 @@ EN = Texts(
     refund_notice="↩️ Return of {amount}: {reversed} taken back, {returned} returned. Balance: <b>{balance}</b>.",
     tier_up="🎉 Congratulations! You are now “{tier}”: {percent}% back on every purchase.",
     referral_paid="🎁 Your friend made their first purchase: you got {bonus}!",
+    purchase_friend_bonus="🎁 And you got {bonus} for a first purchase on a friend's invitation!",
     staff_only="This command is for the shop's staff.",
     cashier_invite="A one-time link for a cashier{store} (valid 24 hours). Forward it to them:\n{link}",
     invite_accepted="You are now a cashier{store}. /sale records a purchase; you can also just scan a customer's card with the camera.",
@@ -201,8 +202,11 @@ EN = Texts(
     already_done="Already done 👌",
     sorry="Sorry, something went wrong. Please try again a little later.",
     owner_phone_conflict=(
-        "⚠️ Number {phone} is already registered (customer #{owner_customer}) and another "
-        "Telegram account (customer #{claimant}) tries to use it. Not merged automatically: "
-        "please check."
+        "⚠️ Another Telegram account (customer #{claimant}) tries to use the phone number of "
+        "customer #{owner_customer}. Not merged automatically: please check."
+    ),
+    unsubscribe_button="🔕 Unsubscribe",
+    unsubscribed=(
+        "Done: no more promotional messages. Notices about your points and purchases keep coming."
     ),
 )

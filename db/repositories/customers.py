@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Customer
@@ -22,3 +22,13 @@ async def by_card_code(session: AsyncSession, card_code: str) -> Customer | None
 
 async def by_id(session: AsyncSession, customer_id: int) -> Customer | None:
     return await session.get(Customer, customer_id)
+
+
+async def stop_advertising(session: AsyncSession, customer_id: int) -> bool:
+    """Clear the advertising opt-in; False when it was already off (a second tap)."""
+    result = await session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id, Customer.ads_opt_in.is_(True))
+        .values(ads_opt_in=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
