@@ -195,6 +195,7 @@ class DeliveryWorker:
         self._sent: list[Sent] = []
         self._settled: list[Settled] = []
         self._unreachable: list[int] = []
+        self._retry_at = float("inf")  # monotonic time of the earliest retry this worker set
         self._flush_wanted = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
 
@@ -241,10 +242,13 @@ class DeliveryWorker:
         while not self._stopping:
             try:
                 self._release_waiting()
+                now = time.monotonic()
                 if len(self._ready) + len(self._waiting) < self._config.batch // 2 and (
-                    self._wakeup.is_set() or time.monotonic() >= next_poll
+                    self._wakeup.is_set() or now >= min(next_poll, self._retry_at)
                 ):
                     self._wakeup.clear()
+                    if now >= self._retry_at:
+                        self._retry_at = float("inf")
                     got = await self._claim()
                     if got == 0:
                         next_poll = time.monotonic() + self._config.poll_interval
@@ -258,7 +262,7 @@ class DeliveryWorker:
 
     async def _idle(self, next_poll: float) -> None:
         """Sleep until a commit rings, the next poll, or the next chat is free again."""
-        until = next_poll
+        until = min(next_poll, self._retry_at)
         if self._waiting:
             until = min(until, self._waiting[0][0])
         timeout = max(0.0, until - time.monotonic())
@@ -271,6 +275,7 @@ class DeliveryWorker:
             self._ready.append(heapq.heappop(self._waiting)[2])
 
     async def _claim(self) -> int:
+        await self._flush()  # retries and hand-backs first, so this claim can see them
         now = self._clock()
         lease_until = now + self._config.lease
         async with self._sessions() as session:
@@ -400,6 +405,9 @@ class DeliveryWorker:
 
     def _settle(self, outcome: Settled, unreachable: int | None = None) -> None:
         self._settled.append(outcome)
+        if outcome.state == "pending":
+            wait = (outcome.due_at - self._clock()).total_seconds()
+            self._retry_at = min(self._retry_at, time.monotonic() + max(wait, 0.0) + 0.01)
         if unreachable is not None:
             self._unreachable.append(unreachable)
         self._flush_wanted.set()

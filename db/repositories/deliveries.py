@@ -1,9 +1,9 @@
 """The outbox: messages queued in the transaction of the change that causes them, and the
 statements the delivery engine drains it with (claim under a lease, record each outcome).
 
-A claim is one statement: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)` on
-PostgreSQL, so several workers take disjoint rows; SQLite ignores the row lock, and its single
-writer makes the same conditional UPDATE atomic (one worker there).
+A claim is one statement: `WITH picked AS MATERIALIZED (SELECT … FOR UPDATE SKIP LOCKED)
+UPDATE … WHERE id IN picked` on PostgreSQL, so several workers take disjoint rows; SQLite
+ignores the row lock, and its single writer makes the same conditional UPDATE atomic.
 """
 
 from __future__ import annotations
@@ -123,17 +123,21 @@ async def claim(
     session: AsyncSession, now: datetime, lease_until: datetime, limit: int
 ) -> list[Claimed]:
     """Take up to `limit` due rows (or rows whose worker's lease lapsed) until `lease_until`."""
+    # A materialised CTE: a plain `IN (subquery)` may be re-run by PostgreSQL's plan, and each
+    # run of a SKIP LOCKED query can pick other rows, so more than `limit` would be taken.
     picked = (
         select(Delivery.id)
         .where(_due(now))
         .order_by(Delivery.due_at, Delivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("picked")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     rows = (
         await session.execute(
             update(Delivery)
-            .where(Delivery.id.in_(picked.scalar_subquery()), _due(now))
+            .where(Delivery.id.in_(select(picked.c.id)), _due(now))
             .values(state="sending", lease_until=lease_until)
             .returning(
                 Delivery.id,
