@@ -167,6 +167,7 @@ class _FaultRule:
     make: Callable[[], Exception]
     every: int  # every n-th matching call (1: each one)
     times: int | None  # how many answers at most (None: no limit)
+    chat_id: int | None = None  # only calls to this chat (None: any)
     seen: int = 0
 
 
@@ -194,10 +195,11 @@ class Faults:
         times: int | None = None,
         retry_after: int = 1,
         method: str = "sendMessage",
+        chat_id: int | None = None,
     ) -> None:
         """Every `every`-th call of `method` answers 429 "retry after `retry_after`"."""
         error = _ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
-        self._rules.append(_FaultRule(method.lower(), lambda: error, every, times))
+        self._rules.append(_FaultRule(method.lower(), lambda: error, every, times, chat_id))
 
     def server_error(
         self,
@@ -206,15 +208,21 @@ class Faults:
         times: int | None = None,
         code: int = 502,
         method: str = "sendMessage",
+        chat_id: int | None = None,
     ) -> None:
         error = _ApiError(code, "Bad Gateway" if code == 502 else "Internal Server Error")
-        self._rules.append(_FaultRule(method.lower(), lambda: error, every, times))
+        self._rules.append(_FaultRule(method.lower(), lambda: error, every, times, chat_id))
 
     def drop_connection(
-        self, *, every: int = 1, times: int | None = None, method: str = "sendMessage"
+        self,
+        *,
+        every: int = 1,
+        times: int | None = None,
+        method: str = "sendMessage",
+        chat_id: int | None = None,
     ) -> None:
         """The server closes the connection without answering (after reading the request)."""
-        self._rules.append(_FaultRule(method.lower(), _DropConnectionError, every, times))
+        self._rules.append(_FaultRule(method.lower(), _DropConnectionError, every, times, chat_id))
 
     def forbid(self, chat_ids: Iterable[int], description: str = BLOCKED) -> None:
         """Those chats answer 403 to every send, e.g. "Forbidden: user is deactivated"."""
@@ -242,6 +250,8 @@ class Faults:
             raise _ApiError(403, self._forbidden[chat_id])
         for rule in self._rules:
             if rule.method != name or (rule.times is not None and rule.times <= 0):
+                continue
+            if rule.chat_id is not None and rule.chat_id != chat_id:
                 continue
             rule.seen += 1
             if rule.seen % rule.every == 0:
