@@ -184,7 +184,8 @@ class Faults:
         self._rules: list[_FaultRule] = []
         self._forbidden: dict[int, str] = {}
         self._flood: tuple[float, float, int] | None = None
-        self._recent: list[float] = []
+        self._tokens = 0.0
+        self._filled_at = 0.0
         self._chat_last: dict[int, float] = {}
         self.answered: dict[int | str, int] = {}
 
@@ -231,8 +232,13 @@ class Faults:
     def flood_control(
         self, rate: float = 30.0, per_chat: float = 1.0, retry_after: int = 1
     ) -> None:
-        """Answer 429 to sends beyond `rate` per second overall or one per `per_chat` s per chat."""
+        """Answer 429 to sends beyond `rate` per second overall or one per `per_chat` s per chat.
+
+        The overall limit is a token bucket holding one second's worth (`rate` tokens): a short
+        burst passes, a sustained pace above `rate` runs it dry, as with Telegram.
+        """
         self._flood = (rate, per_chat, retry_after)
+        self._tokens, self._filled_at = rate, time.monotonic()
 
     def clear(self) -> None:
         self._rules.clear()
@@ -267,13 +273,14 @@ class Faults:
         assert self._flood is not None
         rate, per_chat, retry_after = self._flood
         now = time.monotonic()
-        self._recent = [t for t in self._recent if t > now - 1.0]
-        too_fast = len(self._recent) >= rate
+        self._tokens = min(rate, self._tokens + (now - self._filled_at) * rate)
+        self._filled_at = now
+        too_fast = self._tokens < 1.0
         chat_busy = isinstance(chat_id, int) and now - self._chat_last.get(chat_id, -1e9) < per_chat
         if too_fast or chat_busy:
             self._count(429)
             raise _ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
-        self._recent.append(now)
+        self._tokens -= 1.0
         if isinstance(chat_id, int):
             self._chat_last[chat_id] = now
 
