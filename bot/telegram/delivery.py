@@ -31,6 +31,8 @@ from bot.services.delivery import (
     TemporaryFailureError,
 )
 from bot.services.ledger import PurchaseResult, RefundResult
+from bot.services.receipts import Refusal
+from bot.telegram.receipt_claim import refusal_text
 from bot.telegram.render import purchase_notice, refund_notice
 from bot.texts import Texts, texts_for
 
@@ -69,6 +71,8 @@ def render_text(texts: Texts, program: Program, kind: str, payload: dict[str, An
         return texts.owner_phone_conflict.format(
             owner_customer=payload["owner_customer_id"], claimant=payload["claimant_customer_id"]
         )
+    if kind == "receipt_refused":
+        return refusal_text(texts, Refusal(payload["reason"]))
     if kind == "broadcast":
         return str(payload["text"])
     raise UnknownKindError(f"unknown message kind {kind!r}")
@@ -77,8 +81,7 @@ def render_text(texts: Texts, program: Program, kind: str, payload: dict[str, An
 def _markup(texts: Texts, message: Outgoing) -> InlineKeyboardMarkup | None:
     rows: list[list[InlineKeyboardButton]] = []
     if url := message.payload.get("button_url") if message.kind == "broadcast" else None:
-        label = message.payload.get("button_text") or url
-        rows.append([InlineKeyboardButton(text=str(label)[:64], url=str(url))])
+        rows.append([InlineKeyboardButton(text=texts.broadcast_button, url=str(url))])
     if message.advertising:
         rows.append(
             [

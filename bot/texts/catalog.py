@@ -156,6 +156,7 @@ class Texts:
     sorry: str
     owner_phone_conflict: str
     # Advertising: the button under every advertising message and its answer.
+    broadcast_button: str  # the link button a broadcast may carry
     unsubscribe_button: str
     unsubscribed: str
 

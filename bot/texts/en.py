@@ -205,6 +205,7 @@ EN = Texts(
         "⚠️ Another Telegram account (customer #{claimant}) tries to use the phone number of "
         "customer #{owner_customer}. Not merged automatically: please check."
     ),
+    broadcast_button="Learn more",
     unsubscribe_button="🔕 Unsubscribe",
     unsubscribed=(
         "Done: no more promotional messages. Notices about your points and purchases keep coming."

@@ -476,3 +476,55 @@ async def test_two_workers_on_one_database_never_send_a_row_twice(
 def test_sent_messages_record_when_the_fake_received_them() -> None:
     """The rate checks above rely on `SentMessage.at`; it defaults to 0 for hand-made ones."""
     assert SentMessage(1, 1, "sendMessage", "x", None, None, None, None).at == 0.0
+
+
+async def test_each_kind_is_drawn_at_send_time_in_the_recipients_language(
+    fake: FakeTelegram, sessions: async_sessionmaker
+) -> None:
+    [anna, john] = await add_customers(sessions, fake, 2)
+    owner = 900_123
+    fake.register_user(FakeUser(id=owner))
+    async with sessions() as session:
+        await session.execute(
+            Customer.__table__.update().where(Customer.id == john).values(language="en")
+        )
+        purchase = {
+            "purchase_id": 1,
+            "customer_id": john,
+            "amount": 1_200_000,
+            "redeemed": 0,
+            "accrued": 600,
+            "balance": 700,
+            "tier_before": "Base",
+            "tier_after": "Silver",
+            "duplicate": False,
+            "referrer_rewarded": anna,
+        }
+        await deliveries.enqueue(session, "purchase", purchase, customer_id=john)
+        await deliveries.enqueue(
+            session, "receipt_refused", {"reason": "claimed"}, customer_id=anna
+        )
+        alert = {"alert": "phone_conflict", "owner_customer_id": anna, "claimant_customer_id": john}
+        await deliveries.enqueue(session, "owner_alert", alert, chat_id=owner)
+        offer = {"text": "Sale!", "photo": "AgAD-photo-id", "button_url": "https://example.com/s"}
+        await deliveries.enqueue(session, "broadcast", offer, customer_id=john, advertising=True)
+        await session.commit()
+
+    async with worker(fake, sessions):
+        await until(all_settled(sessions))
+
+    [notice, ad] = fake.messages_to(chat_of(john))
+    assert notice.text.split("\n\n") == [
+        "🧾 Purchase of 12\u00a0000\u00a0₽: 600 points earned. Balance: <b>700 points</b>.",
+        "🎉 Congratulations! You are now “Silver”: 7% back on every purchase.",
+        "🎁 And you got 200 points for a first purchase on a friend's invitation!",
+    ]
+    assert ad.method == "sendPhoto" and ad.text == "Sale!"
+    assert ad.buttons() == [
+        {"text": "Learn more", "url": "https://example.com/s"},
+        {"text": "🔕 Unsubscribe", "callback_data": "unsub"},
+    ]
+    [refused] = fake.messages_to(chat_of(anna))
+    assert "уже" in (refused.text or "")
+    [alerted] = fake.messages_to(owner)
+    assert f"клиент №{john}" in (alerted.text or "") and "+7" not in (alerted.text or "")
