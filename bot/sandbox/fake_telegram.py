@@ -58,6 +58,7 @@ BOOL_FIELDS = frozenset(
     {
         "show_alert", "disable_notification", "protect_content", "drop_pending_updates",
         "disable_web_page_preview", "allow_sending_without_reply", "has_spoiler",
+        "allow_paid_broadcast",
     }
 )  # fmt: skip
 MEDIA_KEYS = ("photo", "document", "video", "audio", "voice", "sticker")

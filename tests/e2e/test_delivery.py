@@ -26,10 +26,12 @@ from aiogram.enums import ParseMode
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.app import delivery_config
 from bot.domain.advertising import FrequencyCap, parse_quiet_hours
 from bot.domain.program import Program, parse_tiers
 from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
 from bot.services.delivery import DeliveryConfig, DeliveryWorker, Outgoing
+from bot.settings import Settings
 from bot.telegram.delivery import TelegramChannel
 from db.base import utcnow
 from db.engine import create_engine, create_session_factory
@@ -528,3 +530,30 @@ async def test_each_kind_is_drawn_at_send_time_in_the_recipients_language(
     assert "уже" in (refused.text or "")
     [alerted] = fake.messages_to(owner)
     assert f"клиент №{john}" in (alerted.text or "") and "+7" not in (alerted.text or "")
+
+
+async def test_paid_broadcast_mode_is_opt_in_and_faster(
+    fake: FakeTelegram, sessions: async_sessionmaker, backend: Backend
+) -> None:
+    plain = Settings(_env_file=None, database_url=backend.database_url)  # type: ignore[call-arg]
+    paid = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=backend.database_url,
+        delivery_paid_broadcast=True,
+        delivery_paid_rate=800,
+        quiet_hours="",  # whatever the hour the test runs at
+    )
+    assert (delivery_config(plain).rate, delivery_config(plain).paid_broadcast) == (25, False)
+    assert (delivery_config(paid).rate, delivery_config(paid).paid_broadcast) == (800, True)
+
+    customers = await add_customers(sessions, fake, 2)
+    await broadcast(sessions, customers[:1], campaign_id=1)
+    async with worker(fake, sessions):
+        await until(all_settled(sessions))
+    await broadcast(sessions, customers[1:], campaign_id=2)
+    async with worker(fake, sessions, delivery_config(paid)):
+        await until(all_settled(sessions))
+    flags = [
+        params.get("allow_paid_broadcast") for name, params in fake.calls if name == "sendMessage"
+    ]
+    assert flags == [None, True]
