@@ -185,6 +185,7 @@ class DeliveryWorker:
         self._order = itertools.count()
         self._chat_free_at: dict[int, float] = {}
         self._busy_chats: set[int] = set()
+        self._gone: set[int] = set()  # customers found unreachable since their rows were claimed
         # The frequency cap: advertising sent per customer as the database knew it at the last
         # claim, plus this worker's own sends that are in flight or not yet committed.
         self._ads_known: Counter[int] = Counter()
@@ -302,7 +303,7 @@ class DeliveryWorker:
         if row.chat_id is None:
             self._settle(Settled(row.id, "skipped", now, row.attempts, "no recipient"))
             return
-        if row.customer_id is not None and row.unreachable:
+        if row.customer_id is not None and (row.unreachable or row.customer_id in self._gone):
             self._settle(Settled(row.id, "skipped", now, row.attempts, "unreachable"))
             return
         if row.advertising:
@@ -366,6 +367,8 @@ class DeliveryWorker:
             self._wakeup.set()
         except RecipientGoneError as gone:
             self._undo_ad(row)
+            if row.customer_id is not None:
+                self._gone.add(row.customer_id)
             self._settle(
                 Settled(row.id, "skipped", self._clock(), row.attempts + 1, gone.reason),
                 unreachable=row.customer_id,
