@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.app import delivery_config
 from bot.domain.advertising import FrequencyCap, parse_quiet_hours
 from bot.domain.program import Program, parse_tiers
-from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
+from bot.sandbox.fake_telegram import FakeTelegram, FakeUser
 from bot.services.delivery import DeliveryConfig, DeliveryWorker, Outgoing
 from bot.settings import Settings
 from bot.telegram.delivery import TelegramChannel
@@ -473,11 +473,6 @@ async def test_two_workers_on_one_database_never_send_a_row_twice(
             assert one.sent > 0 and two.sent > 0
     finally:
         await other_engine.dispose()
-
-
-def test_sent_messages_record_when_the_fake_received_them() -> None:
-    """The rate checks above rely on `SentMessage.at`; it defaults to 0 for hand-made ones."""
-    assert SentMessage(1, 1, "sendMessage", "x", None, None, None, None).at == 0.0
 
 
 async def test_each_kind_is_drawn_at_send_time_in_the_recipients_language(
