@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
@@ -21,9 +22,12 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bot.domain.advertising import FrequencyCap
 from bot.pos.app import start_pos_api
+from bot.services.delivery import DeliveryConfig, DeliveryWorker
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
 from bot.startup import check_telegram, wait_for_database
+from bot.telegram.delivery import TelegramChannel
 from bot.telegram.fsm_storage import SqlAlchemyStorage
 from bot.telegram.middlewares import (
     ConcurrencyLimitMiddleware,
@@ -31,7 +35,6 @@ from bot.telegram.middlewares import (
     LanguageMiddleware,
     UpdateLogMiddleware,
 )
-from bot.telegram.notify import TelegramNotifier
 from db import migrate
 from db.engine import POOL_OVERFLOW, POOL_SIZE, create_engine, create_session_factory
 from handlers import build_router
@@ -51,8 +54,10 @@ class App:
     sessions: async_sessionmaker
     bot: Bot
     dispatcher: Dispatcher
+    delivery: DeliveryWorker  # started by whoever runs the bot: `app.delivery.start()`
 
     async def close(self) -> None:
+        await self.delivery.stop()
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
@@ -69,6 +74,22 @@ def _storage(
         )
         return storage, storage.create_isolation()
     return SqlAlchemyStorage(sessions), SimpleEventIsolation()
+
+
+def delivery_config(settings: Settings) -> DeliveryConfig:
+    return DeliveryConfig(
+        rate=settings.delivery_speed,
+        per_chat_interval=settings.delivery_per_chat_interval,
+        paid_broadcast=settings.delivery_paid_broadcast,
+        max_attempts=settings.delivery_max_attempts,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        poll_interval=settings.delivery_poll_seconds,
+        batch=max(50, min(1000, int(settings.delivery_speed * 2))),
+        quiet_hours=settings.quiet_window,
+        zone=settings.zone,
+        cap=FrequencyCap(settings.ads_per_customer, settings.ads_per_days),
+        default_language=settings.default_language,
+    )
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -89,7 +110,11 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher.update.outer_middleware(LanguageMiddleware(settings.default_language))
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
     dispatcher.include_router(build_router())
-    return App(settings, engine, sessions, build_bot(settings), dispatcher)
+    bot = build_bot(settings)
+    config = delivery_config(settings)
+    channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout)
+    worker = DeliveryWorker(sessions, channel, config)
+    return App(settings, engine, sessions, bot, dispatcher, worker)
 
 
 async def run_polling(app: App) -> None:
@@ -129,8 +154,7 @@ async def start_pos(app: App) -> web.AppRunner | None:
     if app.settings.pos_api_port is None:
         return None
     username = app.settings.bot_username or (await app.bot.me()).username or ""
-    notifier = TelegramNotifier(app.bot, app.sessions, app.settings.program)
-    return await start_pos_api(app.sessions, app.settings, notifier, username)
+    return await start_pos_api(app.sessions, app.settings, username)
 
 
 async def serve(settings: Settings) -> None:
@@ -146,6 +170,7 @@ async def serve(settings: Settings) -> None:
     finally:
         await bot.session.close()
     app = await create_app(settings)
+    app.delivery.start()
     pos = await start_pos(app)
     try:
         await (run_webhook(app) if settings.webhook_url else run_polling(app))

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.advertising import QuietHours, parse_quiet_hours
 from bot.domain.program import Program, parse_tiers
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org"
@@ -87,6 +88,18 @@ class Settings(BaseSettings):
         default_factory=lambda: ["Новинки", "Скидки", "Подарки"]
     )
 
+    # The delivery engine (every message the bot sends on its own).
+    delivery_rate: float = Field(default=25.0, gt=0, le=100_000)
+    delivery_per_chat_interval: float = Field(default=1.0, ge=0, le=3600)
+    delivery_paid_broadcast: bool = False
+    delivery_paid_rate: float = Field(default=1000.0, gt=0, le=100_000)
+    delivery_max_attempts: int = Field(default=5, ge=1, le=100)
+    delivery_lease_seconds: int = Field(default=60, ge=30, le=3600)
+    delivery_poll_seconds: float = Field(default=2.0, gt=0, le=600)
+    quiet_hours: str = "21:00-09:00"
+    ads_per_customer: int = Field(default=2, ge=0, le=1000)
+    ads_per_days: int = Field(default=7, ge=1, le=365)
+
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
@@ -144,6 +157,12 @@ class Settings(BaseSettings):
         Program(parse_tiers(value))
         return value
 
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
+        return value
+
     @field_validator("interests")
     @classmethod
     def _short_interests(cls, value: list[str]) -> list[str]:
@@ -183,6 +202,15 @@ class Settings(BaseSettings):
             referral_bonus=self.referral_bonus,
             birthday_bonus=self.birthday_bonus,
         )
+
+    @property
+    def quiet_window(self) -> QuietHours | None:
+        return parse_quiet_hours(self.quiet_hours)
+
+    @property
+    def delivery_speed(self) -> float:
+        """Messages per second: the paid-broadcast rate when that mode is on."""
+        return self.delivery_paid_rate if self.delivery_paid_broadcast else self.delivery_rate
 
     @property
     def receipt_window(self) -> timedelta:

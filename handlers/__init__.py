@@ -7,11 +7,12 @@ can assemble a fresh bot in the same process.
 from aiogram import Router
 
 from bot.telegram.questions import FormChatMiddleware
-from handlers import cashier, fallback, menu, owner, receipt, signup, start
+from handlers import cashier, fallback, menu, owner, receipt, signup, start, unsubscribe
 
 
 def build_router() -> Router:
-    """Order matters: /start, staff commands (usable mid-form), the form, the menu, the rest."""
+    """Order matters: /start, unsubscribe and staff commands (usable mid-form), the form, the menu,
+    the rest."""
     root = Router(name="root")
     form_routers = (start.build_router(), signup.build_router())
     for router in form_routers:
@@ -19,6 +20,7 @@ def build_router() -> Router:
         router.callback_query.middleware(FormChatMiddleware())
     root.include_routers(
         form_routers[0],
+        unsubscribe.build_router(),
         owner.build_router(),
         cashier.build_router(),
         receipt.build_router(),

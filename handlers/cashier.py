@@ -21,7 +21,6 @@ from bot.services.staff import Role, StaffMember, create_invite
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.filters import StaffOnly
-from bot.telegram.notify import notify_purchase
 from bot.telegram.sale import SaleCb, SaleForm, begin_sale, sale_buttons, sale_receipt_id
 from bot.texts import Texts
 
@@ -133,7 +132,6 @@ async def _confirm(
 async def on_sale_button(
     query: CallbackQuery,
     callback_data: SaleCb,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     texts: Texts,
@@ -161,12 +159,11 @@ async def on_sale_button(
         await state.clear()
         await message.answer(texts.sale_cancelled)
     else:
-        await _record(message, bot, state, session, texts, settings, staff)
+        await _record(message, state, session, texts, settings, staff)
 
 
 async def _record(
     message: Message,
-    bot: Bot,
     state: FSMContext,
     session: AsyncSession,
     texts: Texts,
@@ -198,18 +195,16 @@ async def _record(
         await state.clear()
         await message.answer(_duplicate_text(texts, result, data["amount"]))
         return
-    try:
-        await message.answer(
-            texts.sale_done.format(
-                accrued=texts.points(result.accrued),
-                redeemed=texts.points(result.redeemed),
-                balance=texts.points(result.balance),
-            )
+    # The sale is committed with its notice in the outbox: the customer hears of it whatever
+    # happens to this reply; the form clears only once the cashier has seen it.
+    await message.answer(
+        texts.sale_done.format(
+            accrued=texts.points(result.accrued),
+            redeemed=texts.points(result.redeemed),
+            balance=texts.points(result.balance),
         )
-        await state.clear()
-    finally:
-        # The sale is committed: its notice does not depend on the cashier's reply arriving.
-        await notify_purchase(bot, session, settings.program, result)
+    )
+    await state.clear()
 
 
 def _duplicate_text(texts: Texts, result: ledger.PurchaseResult, amount: int) -> str:

@@ -20,7 +20,6 @@ from bot.services import signup
 from bot.settings import Settings
 from bot.telegram import keyboards
 from bot.telegram.keyboards import AdsCb, ConsentCb, FormCb
-from bot.telegram.notify import notify_owners
 from bot.telegram.questions import (
     STATE_STEPS,
     FormChat,
@@ -32,7 +31,7 @@ from bot.telegram.questions import (
     consent_text,
 )
 from bot.telegram.receipt_claim import claim_receipt
-from bot.texts import Texts, texts_for
+from bot.texts import Texts
 
 # --- consent -------------------------------------------------------------------------------
 
@@ -99,7 +98,9 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
         await form.again(texts.bad_phone)
         return
     try:
-        conflict = await signup.save_phone(session, settings.link_key, form.user.id, phone)
+        conflict = await signup.save_phone(
+            session, settings.link_key, form.user.id, phone, settings.owner_ids
+        )
     except signup.PhoneTakenError:
         await form.again(texts.phone_taken)
         return
@@ -107,12 +108,6 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
         await form.lost()
         return
     if conflict is not None:
-        if conflict.is_new:
-            alert = texts_for(settings.default_language).owner_phone_conflict.format(
-                owner_customer=conflict.owner_customer_id,
-                claimant=conflict.claimant_customer_id,
-            )
-            await notify_owners(form.bot, settings.owner_ids, alert)
         await form.again(texts.phone_taken)
         return
     await form.say(f"✓ {mask_phone(phone)}", ReplyKeyboardRemove())

@@ -5,13 +5,12 @@ Money on the wire is roubles as a string with two decimals ("1250.50"); points a
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +19,7 @@ from bot.domain.money import plain_rub
 from bot.pos import requests
 from bot.pos.access_log import access_log, current_note
 from bot.pos.auth import bearer_token, store_of, unauthorized
-from bot.pos.errors import ApiError, bad_request, describe, handle_errors, json_answer
+from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer
 from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
 from bot.services import ledger, members, receipts
@@ -33,19 +32,7 @@ ACTOR_MAX_LENGTH = 64  # LedgerEntry.actor, Purchase.actor
 
 log = logging.getLogger("clientbase.pos")
 
-__all__ = ["PREFIX", "Notifier", "build_pos_app", "start_pos_api"]
-
-
-class Notifier(Protocol):
-    """Tells the member about a change made at the till (the bot, in production).
-
-    Called off the till's path, after the answer: a slow or failing Telegram must not hold the
-    till. Stands in until the ledger queues these notices in the outbox with the change.
-    """
-
-    async def purchase(self, result: ledger.PurchaseResult) -> None: ...
-
-    async def refund(self, result: ledger.RefundResult) -> None: ...
+__all__ = ["PREFIX", "build_pos_app", "start_pos_api"]
 
 
 def _actor(store: str) -> str:
@@ -57,7 +44,6 @@ class _Api:
         self,
         sessions: async_sessionmaker,
         settings: Settings,
-        notifier: Notifier | None,
         bot_username: str,
         guard: Guard,
     ) -> None:
@@ -65,26 +51,7 @@ class _Api:
         self._guard = guard
         self._settings = settings
         self._program = settings.program
-        self._notifier = notifier
         self._bot_username = bot_username
-        self._notices: set[asyncio.Task[None]] = set()
-
-    def _tell(self, notice: Coroutine[Any, Any, None]) -> None:
-        """Send a notice in the background: the till has its answer whatever Telegram does."""
-        task = asyncio.create_task(notice)
-        self._notices.add(task)
-        task.add_done_callback(self._told)
-
-    def _told(self, task: asyncio.Task[None]) -> None:
-        self._notices.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.error("pos notice not sent", extra={"error": describe(exc)})
-
-    async def close(self, _app: web.Application) -> None:
-        """At shutdown: notices still waiting on Telegram are dropped, not waited for."""
-        for task in list(self._notices):
-            task.cancel()
-        await asyncio.gather(*self._notices, return_exceptions=True)
 
     @asynccontextmanager
     async def _unit(self, request: web.Request) -> AsyncIterator[tuple[AsyncSession, Caller, str]]:
@@ -159,8 +126,6 @@ class _Api:
                 channel=CHANNEL,
                 actor=_actor(store),
             )
-        if self._notifier is not None:
-            self._tell(self._notifier.purchase(result))
         body = {
             "purchase_id": result.purchase_id,
             "amount": plain_rub(result.amount),
@@ -191,8 +156,6 @@ class _Api:
             )
         if isinstance(result, ledger.VoidedReceipt):
             return json_answer({"purchase_id": None, "receipt_qr_voided": True})
-        if self._notifier is not None:
-            self._tell(self._notifier.refund(result))
         return json_answer(
             {
                 "purchase_id": result.purchase_id,
@@ -236,7 +199,6 @@ class _Api:
 def build_pos_app(
     sessions: async_sessionmaker,
     settings: Settings,
-    notifier: Notifier | None = None,
     bot_username: str = "",
     *,
     clock: Clock = time.monotonic,
@@ -246,14 +208,12 @@ def build_pos_app(
     api = _Api(
         sessions,
         settings,
-        notifier,
         bot_username or settings.bot_username or "",
         Guard(settings, sessions, clock),
     )
     app = web.Application(
         middlewares=[access_log, handle_errors], client_max_size=requests.MAX_BODY
     )
-    app.on_shutdown.append(api.close)
     app.router.add_get(f"{PREFIX}/balance", api.balance, allow_head=False)
     app.router.add_post(f"{PREFIX}/purchases", api.purchase)
     app.router.add_post(f"{PREFIX}/refunds", api.refund)
@@ -264,7 +224,6 @@ def build_pos_app(
 async def start_pos_api(
     sessions: async_sessionmaker,
     settings: Settings,
-    notifier: Notifier | None = None,
     bot_username: str = "",
 ) -> web.AppRunner:
     """Listen on POS_API_HOST:POS_API_PORT; the caller awaits `runner.cleanup()` at shutdown.
@@ -274,7 +233,7 @@ async def start_pos_api(
     """
     if settings.pos_api_port is None:
         raise ValueError("POS_API_PORT is not set")
-    app = build_pos_app(sessions, settings, notifier, bot_username)
+    app = build_pos_app(sessions, settings, bot_username)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:

@@ -693,6 +693,7 @@ async def run_sandbox(
                 app = await create_app(config, fsm_prefix="sandbox")
             except (OSError, SQLAlchemyError) as error:  # a database that cannot be opened
                 raise database_error(config.database_url, error, "SANDBOX_DATABASE_URL") from None
+            app.delivery.start()
             busy = _BusyCounter()
             app.dispatcher.update.outer_middleware(busy)
             polling = asyncio.create_task(

@@ -24,14 +24,14 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
 
-__all__ = ["FakeTelegram", "FakeUser", "SentMessage", "Stall", "UploadedFile"]
+__all__ = ["FakeTelegram", "FakeUser", "Faults", "SentMessage", "Stall", "UploadedFile"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ BOOL_FIELDS = frozenset(
     {
         "show_alert", "disable_notification", "protect_content", "drop_pending_updates",
         "disable_web_page_preview", "allow_sending_without_reply", "has_spoiler",
+        "allow_paid_broadcast",
     }
 )  # fmt: skip
 MEDIA_KEYS = ("photo", "document", "video", "audio", "voice", "sticker")
@@ -125,6 +126,7 @@ class SentMessage:
     edited: bool = False
     deleted: bool = False
     file_id: str | None = None  # the file_id the fake assigned (or reused) for photos/documents
+    at: float = 0.0  # time.monotonic() when the fake received it (rate-limit checks)
 
     def buttons(self) -> list[dict[str, Any]]:
         """Every button of the inline or reply keyboard, row by row, left to right."""
@@ -154,6 +156,137 @@ class _ApiError(Exception):
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
         return web.json_response(body, status=self.code)
+
+
+class _DropConnectionError(Exception):
+    """Close the connection without an answer, as a network failure mid-request would."""
+
+
+@dataclass
+class _FaultRule:
+    method: str
+    make: Callable[[], Exception]
+    every: int  # every n-th matching call (1: each one)
+    times: int | None  # how many answers at most (None: no limit)
+    chat_id: int | None = None  # only calls to this chat (None: any)
+    seen: int = 0
+
+
+class Faults:
+    """Fault injection for the delivery engine's tests and benchmark (``fake.faults``).
+
+    Separate from ``fail_next`` (one scripted failure): these are standing rules. Chosen calls
+    answer 429 with retry_after, 5xx, or lose their connection; chosen chats answer 403; and
+    ``flood_control`` emulates Telegram's own limits (overall per second and per chat). What
+    was answered is counted in ``answered`` (e.g. ``answered[429]``).
+    """
+
+    def __init__(self) -> None:
+        self._rules: list[_FaultRule] = []
+        self._forbidden: dict[int, str] = {}
+        self._flood: tuple[float, float, int] | None = None
+        self._tokens = 0.0
+        self._filled_at = 0.0
+        self._chat_last: dict[int, float] = {}
+        self.answered: dict[int | str, int] = {}
+
+    def rate_limit(
+        self,
+        *,
+        every: int = 1,
+        times: int | None = None,
+        retry_after: int = 1,
+        method: str = "sendMessage",
+        chat_id: int | None = None,
+    ) -> None:
+        """Every `every`-th call of `method` answers 429 "retry after `retry_after`"."""
+        error = _ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        self._rules.append(_FaultRule(method.lower(), lambda: error, every, times, chat_id))
+
+    def server_error(
+        self,
+        *,
+        every: int = 1,
+        times: int | None = None,
+        code: int = 502,
+        method: str = "sendMessage",
+        chat_id: int | None = None,
+    ) -> None:
+        error = _ApiError(code, "Bad Gateway" if code == 502 else "Internal Server Error")
+        self._rules.append(_FaultRule(method.lower(), lambda: error, every, times, chat_id))
+
+    def drop_connection(
+        self,
+        *,
+        every: int = 1,
+        times: int | None = None,
+        method: str = "sendMessage",
+        chat_id: int | None = None,
+    ) -> None:
+        """The server closes the connection without answering (after reading the request)."""
+        self._rules.append(_FaultRule(method.lower(), _DropConnectionError, every, times, chat_id))
+
+    def forbid(self, chat_ids: Iterable[int], description: str = BLOCKED) -> None:
+        """Those chats answer 403 to every send, e.g. "Forbidden: user is deactivated"."""
+        self._forbidden.update(dict.fromkeys(chat_ids, description))
+
+    def flood_control(
+        self, rate: float = 30.0, per_chat: float = 1.0, retry_after: int = 1
+    ) -> None:
+        """Answer 429 to sends beyond `rate` per second overall or one per `per_chat` s per chat.
+
+        The overall limit is a token bucket holding one second's worth (`rate` tokens): a short
+        burst passes, a sustained pace above `rate` runs it dry, as with Telegram.
+        """
+        self._flood = (rate, per_chat, retry_after)
+        self._tokens, self._filled_at = rate, time.monotonic()
+
+    def clear(self) -> None:
+        self._rules.clear()
+        self._forbidden.clear()
+        self._flood = None
+
+    def check(self, method: str, params: dict[str, Any]) -> None:
+        """Raise the injected answer for this call, if any."""
+        name = method.lower()
+        if not name.startswith("send"):
+            return
+        chat_id = params.get("chat_id")
+        if isinstance(chat_id, int) and chat_id in self._forbidden:
+            self._count(403)
+            raise _ApiError(403, self._forbidden[chat_id])
+        for rule in self._rules:
+            if rule.method != name or (rule.times is not None and rule.times <= 0):
+                continue
+            if rule.chat_id is not None and rule.chat_id != chat_id:
+                continue
+            rule.seen += 1
+            if rule.seen % rule.every == 0:
+                if rule.times is not None:
+                    rule.times -= 1
+                error = rule.make()
+                self._count(error.code if isinstance(error, _ApiError) else "dropped")
+                raise error
+        if self._flood is not None:
+            self._flood_check(chat_id)
+
+    def _flood_check(self, chat_id: Any) -> None:
+        assert self._flood is not None
+        rate, per_chat, retry_after = self._flood
+        now = time.monotonic()
+        self._tokens = min(rate, self._tokens + (now - self._filled_at) * rate)
+        self._filled_at = now
+        too_fast = self._tokens < 1.0
+        chat_busy = isinstance(chat_id, int) and now - self._chat_last.get(chat_id, -1e9) < per_chat
+        if too_fast or chat_busy:
+            self._count(429)
+            raise _ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        self._tokens -= 1.0
+        if isinstance(chat_id, int):
+            self._chat_last[chat_id] = now
+
+    def _count(self, key: int | str) -> None:
+        self.answered[key] = self.answered.get(key, 0) + 1
 
 
 @dataclass
@@ -315,6 +448,7 @@ class FakeTelegram:
         self._cursors: dict[int, int] = {}
         self._failures: list[_Failure] = []
         self._stalls: list[Stall] = []
+        self.faults = Faults()
         self._updates_signal = _Signal()
         self._sent_signal = _Signal()
         self._in_flight = 0
@@ -614,7 +748,13 @@ class FakeTelegram:
         work = 0 if method.lower() == "getupdates" else 1  # a hanging long poll is not work
         self._in_flight += work
         try:
-            result = await self._call(method, await self._read_params(request))
+            params = await self._read_params(request)
+            self.faults.check(method, params)
+            result = await self._call(method, params)
+        except _DropConnectionError:
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=204)
         except _ApiError as error:
             return error.response()
         except Exception as error:
@@ -927,6 +1067,7 @@ class FakeTelegram:
             file_bytes=file[1] if file else None,
             file_name=file[2] if file else None,
             file_id=file[0].file_id if file else None,
+            at=time.monotonic(),
         )
         key = (user.id, message.message_id)
         self._message_base[key] = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,7 +26,7 @@ from bot.services import ledger
 from bot.services.sources import resolve_start
 from db.base import utcnow
 from db.models import Customer
-from db.repositories import consents, events
+from db.repositories import consents, deliveries, events
 from db.repositories import customers as customer_repo
 from db.repositories.rows import insert_unique
 
@@ -198,7 +199,11 @@ async def toggle_interest(session: AsyncSession, telegram_id: int, interest: str
 
 
 async def save_phone(
-    session: AsyncSession, link_key: bytes, telegram_id: int, phone: str
+    session: AsyncSession,
+    link_key: bytes,
+    telegram_id: int,
+    phone: str,
+    owner_ids: Sequence[int] = (),
 ) -> PhoneConflict | None:
     """Keep the phone as this person's answer, or say whose it is (recorded for the owner).
 
@@ -208,7 +213,9 @@ async def save_phone(
     holder = await customer_repo.by_phone(session, phone)
     if holder is not None and holder.telegram_id != telegram_id:
         if holder.status == EntryStatus.ACTIVE:
-            return await _phone_conflict(session, link_key, telegram_id, phone, holder.id)
+            return await _phone_conflict(
+                session, link_key, telegram_id, phone, holder.id, owner_ids
+            )
         await customer_repo.release_pending_phone(session, holder.id, phone)
     try:
         async with session.begin_nested():
@@ -239,10 +246,16 @@ def phone_alert_keys(link_key: bytes, phone: str | None, telegram_id: int) -> li
 
 
 async def _phone_conflict(
-    session: AsyncSession, link_key: bytes, telegram_id: int, phone: str, holder_id: int
+    session: AsyncSession,
+    link_key: bytes,
+    telegram_id: int,
+    phone: str,
+    holder_id: int,
+    owner_ids: Sequence[int],
 ) -> PhoneConflict:
     """Record for the owner that a member's phone was claimed; customer numbers only, no phone
-    (not even masked)."""
+    (not even masked). The owners' alert is queued in the transaction that records it: they
+    hear of each conflict once, and only of one that was recorded."""
     claimant = await customer_repo.by_telegram_id(session, telegram_id)
     claimant_id = claimant.id if claimant else 0
     is_new = await events.add_alert_once(
@@ -251,6 +264,14 @@ async def _phone_conflict(
         f"phone:{_phone_digest(link_key, phone)}:{telegram_id}",
         {"owner_customer_id": holder_id, "claimant_customer_id": claimant_id},
     )
+    if is_new:
+        alert = {
+            "alert": "phone_conflict",
+            "owner_customer_id": holder_id,
+            "claimant_customer_id": claimant_id,
+        }
+        for owner_id in owner_ids:
+            await deliveries.enqueue(session, "owner_alert", alert, chat_id=owner_id)
     await session.commit()
     log.warning(
         "phone conflict: customer %s claims the phone of customer %s", claimant_id, holder_id

@@ -9,7 +9,6 @@ from bot.services import receipts
 from bot.services.customers import active_profile
 from bot.services.receipts import ReceiptRefusedError, Refusal
 from bot.settings import Settings
-from bot.telegram.notify import notify_purchase
 from bot.texts import Texts
 
 
@@ -48,5 +47,4 @@ async def claim_receipt(
         return
     if result.duplicate:  # the till already credited this receipt to them: nothing new
         await bot.send_message(chat_id, texts.receipt_claimed)
-        return
-    await notify_purchase(bot, session, settings.program, result)
+    # Otherwise the ledger queued the purchase notice in the sale's own transaction.

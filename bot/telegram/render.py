@@ -57,8 +57,7 @@ def history_text(texts: Texts, page: HistoryPage, zone: tzinfo) -> str:
     return texts.history_title.format(page=page.page + 1) + "\n\n" + "\n".join(lines)
 
 
-def purchase_notice(texts: Texts, result: PurchaseResult, friend_bonus: int = 0) -> str:
-    """`friend_bonus`: points this purchase also paid the buyer for joining through an invite."""
+def purchase_notice(texts: Texts, result: PurchaseResult) -> str:
     redeemed = (
         texts.purchase_redeemed.format(points=texts.points(result.redeemed))
         if result.redeemed
@@ -70,8 +69,6 @@ def purchase_notice(texts: Texts, result: PurchaseResult, friend_bonus: int = 0)
         redeemed=redeemed,
         balance=texts.points(result.balance),
     )
-    if friend_bonus:
-        text += "\n" + texts.purchase_friend_bonus.format(bonus=texts.points(friend_bonus))
     return text
 
 

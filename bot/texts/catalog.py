@@ -160,6 +160,10 @@ class Texts:
     already_done: str
     sorry: str
     owner_phone_conflict: str
+    # Advertising: the button under every advertising message and its answer.
+    broadcast_button: str  # the link button a broadcast may carry
+    unsubscribe_button: str
+    unsubscribed: str
 
     # A promise of points is made only when there are points to give (WELCOME_BONUS may be 0).
     def declined_text(self, bonus: str | None) -> str:

@@ -202,9 +202,13 @@ EN = Texts(
     already_done="Already done 👌",
     sorry="Sorry, something went wrong. Please try again a little later.",
     owner_phone_conflict=(
-        "⚠️ Another Telegram account (customer #{claimant}) tries to use the phone number "
-        "of customer #{owner_customer}. Not merged automatically: "
-        "please check."
+        "⚠️ Another Telegram account (customer #{claimant}) tries to use the phone number of "
+        "customer #{owner_customer}. Not merged automatically: please check."
+    ),
+    broadcast_button="Learn more",
+    unsubscribe_button="🔕 Unsubscribe",
+    unsubscribed=(
+        "Done: no more promotional messages. Notices about your points and purchases keep coming."
     ),
 )
 

@@ -46,3 +46,13 @@ async def release_pending_phone(session: AsyncSession, customer_id: int, phone: 
         .values(phone=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def stop_advertising(session: AsyncSession, customer_id: int) -> bool:
+    """Clear the advertising opt-in; False when it was already off (a second tap)."""
+    result = await session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id, Customer.ads_opt_in.is_(True))
+        .values(ads_opt_in=False)
+    )
+    return bool(rows_changed(result))

@@ -680,24 +680,3 @@ async def test_lookups_that_miss_are_limited_and_alert_the_owners_once(
     assert alerts == [(owner, first) for owner in OWNERS] + [(owner, second) for owner in OWNERS]
     clock.now += 1200
     assert (await _from(limited, "10.1.0.9", token, card=card))[0] == 200
-
-
-async def test_a_failing_notice_does_not_fail_the_purchase(sessions, tokens, member) -> None:
-    """The purchase is committed before the member is told: a notice that breaks (Telegram
-    down, the database gone for a moment) must not turn the till's answer into a 500."""
-    card = (await member()).card
-    told = asyncio.Event()
-
-    class Broken:
-        async def purchase(self, result: ledger.PurchaseResult) -> None:
-            told.set()
-            raise RuntimeError("Telegram is down")
-
-        async def refund(self, result: ledger.RefundResult) -> None:
-            raise AssertionError("no refund here")
-
-    server = TestServer(build_pos_app(sessions, _settings(), Broken()), host="127.0.0.1")
-    async with TestClient(server) as client:
-        status, sale = await _buy(client, tokens[STORE], card, "1000", "R-1")
-        await told.wait()
-    assert (status, sale["accrued"]) == (201, 50)

@@ -38,6 +38,7 @@ class RunningBot:
 
     async def start(self) -> None:
         self.app = await create_app(self.settings, fsm_prefix=self.fsm_prefix)
+        self.app.delivery.start()
         dispatcher, bot = self.app.dispatcher, self.app.bot
         self._task = asyncio.create_task(
             dispatcher.start_polling(bot, handle_signals=False, polling_timeout=1)

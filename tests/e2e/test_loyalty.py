@@ -79,8 +79,9 @@ async def test_typed_card_redeems_and_a_big_sale_upgrades_the_tier(running: Runn
     assert "списано 60 баллов" in done.text
     notice = await bot.reply(customer)
     assert "списано 60 баллов" in notice.text
-    upgrade = await bot.reply(customer)
-    assert upgrade.text.startswith("🎉 Поздравляем! Ваш уровень теперь «Серебро»: 7%")
+    # One notice per sale (one outbox row, sent once): the upgrade is its second paragraph.
+    upgrade = notice.text.split("\n\n")[1]
+    assert upgrade.startswith("🎉 Поздравляем! Ваш уровень теперь «Серебро»: 7%")
     balance = await bot.say(customer, "/balance")
     assert "Уровень: <b>Серебро</b>, 7%" in balance.text
     assert "До уровня «Золото» осталось потратить 18\u00a0000\u00a0₽" in balance.text

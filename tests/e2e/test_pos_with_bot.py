@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from bot.pos.app import build_pos_app
 from bot.services import pos_tokens
-from bot.telegram.notify import TelegramNotifier
 from db.models import Customer
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_signup import sign_up
@@ -24,10 +23,8 @@ STORE = "Тверская, 1"
 async def till(running: RunningBot):
     app = running.app
     assert app is not None
-    notifier = TelegramNotifier(app.bot, app.sessions, running.settings.program)
     server = TestServer(
-        build_pos_app(app.sessions, running.settings, notifier, "clientbase_test_bot"),
-        host="127.0.0.1",
+        build_pos_app(app.sessions, running.settings, "clientbase_test_bot"), host="127.0.0.1"
     )
     async with TestClient(server) as client:
         async with app.sessions() as session:

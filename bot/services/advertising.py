@@ -1,0 +1,29 @@
+"""The customer's side of advertising: withdrawing the consent with one tap (38-FZ)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.consent import ConsentKind, text_version
+from db.repositories import consents
+from db.repositories import customers as customer_repo
+
+
+async def unsubscribe(
+    session: AsyncSession, telegram_id: int, language: str, ads_text: str
+) -> bool:
+    """Withdraw the advertising consent; False when there was none to withdraw.
+
+    The withdrawal is recorded against the wording the customer was shown (its version), with
+    the time, beside the original grant; the opt-in flag the delivery engine reads goes off in
+    the same transaction, so no advertising row claimed after this commit reaches them.
+    """
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    if customer is None or not await customer_repo.stop_advertising(session, customer.id):
+        await session.rollback()
+        return False
+    version = text_version(ConsentKind.ADVERTISING, language, ads_text)
+    await consents.remember_text(session, version, ConsentKind.ADVERTISING, language, ads_text)
+    await consents.add(session, customer.id, ConsentKind.ADVERTISING, False, version)
+    await session.commit()
+    return True

@@ -1,0 +1,145 @@
+"""The delivery engine's Telegram channel: renders an outbox row and sends it with aiogram.
+
+Texts are rendered here, at send time, in the recipient's language, so a notice queued an hour
+ago speaks the language the customer has now. aiogram's errors become the engine's outcomes:
+429 → `RetryAfterError`, 403 → `RecipientGoneError`, network and 5xx →
+`TemporaryFailureError`, other 4xx → `RejectedError`. Reasons carry Telegram's description,
+never the message or the recipient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, html
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.domain.program import Program
+from bot.services.delivery import (
+    Outgoing,
+    RecipientGoneError,
+    RejectedError,
+    RetryAfterError,
+    TemporaryFailureError,
+)
+from bot.services.ledger import PurchaseResult, RefundResult
+from bot.services.receipts import Refusal
+from bot.telegram.receipt_claim import refusal_text
+from bot.telegram.render import purchase_notice, refund_notice
+from bot.texts import Texts, texts_for
+
+
+class UnsubscribeCb(CallbackData, prefix="unsub"):
+    """The button under every advertising message; who pressed it is the one who unsubscribes."""
+
+
+class UnknownKindError(ValueError):
+    """A row of a kind this channel cannot draw (a newer process queued it): not retried."""
+
+
+def _purchase(texts: Texts, program: Program, payload: dict[str, Any]) -> str:
+    result = PurchaseResult(**payload)
+    parts = [purchase_notice(texts, result)]
+    if result.upgraded:
+        tier = next((t for t in program.tiers if t.name == result.tier_after), None)
+        if tier is not None:
+            parts.append(
+                texts.tier_up.format(tier=html.quote(tier.name), percent=f"{tier.percent:g}")
+            )
+    if result.referrer_rewarded is not None and program.referral_bonus:
+        parts.append(texts.purchase_friend_bonus.format(bonus=texts.points(program.referral_bonus)))
+    return "\n\n".join(parts)
+
+
+def render_text(texts: Texts, program: Program, kind: str, payload: dict[str, Any]) -> str:
+    """The message text of one outbox row, in the language of `texts`."""
+    if kind == "purchase":
+        return _purchase(texts, program, payload)
+    if kind == "refund":
+        return refund_notice(texts, RefundResult(**payload))
+    if kind == "referral_paid":
+        return texts.referral_paid.format(bonus=texts.points(int(payload["bonus"])))
+    if kind == "owner_alert" and payload.get("alert") == "phone_conflict":
+        return texts.owner_phone_conflict.format(
+            owner_customer=payload["owner_customer_id"], claimant=payload["claimant_customer_id"]
+        )
+    if kind == "receipt_refused":
+        return refusal_text(texts, Refusal(payload["reason"]))
+    if kind == "broadcast":
+        return str(payload["text"])
+    raise UnknownKindError(f"unknown message kind {kind!r}")
+
+
+def _markup(texts: Texts, message: Outgoing) -> InlineKeyboardMarkup | None:
+    rows: list[list[InlineKeyboardButton]] = []
+    if url := message.payload.get("button_url") if message.kind == "broadcast" else None:
+        rows.append([InlineKeyboardButton(text=texts.broadcast_button, url=str(url))])
+    if message.advertising:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=texts.unsubscribe_button, callback_data=UnsubscribeCb().pack()
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+class TelegramChannel:
+    """`bot.services.delivery.Channel` over an aiogram `Bot` (the bot's own session)."""
+
+    def __init__(self, bot: Bot, program: Program, *, timeout: float = 15.0) -> None:
+        self._bot = bot
+        self._program = program
+        self._timeout = int(timeout)
+
+    async def send(self, message: Outgoing) -> int:
+        texts = texts_for(message.language)
+        try:
+            text = render_text(texts, self._program, message.kind, message.payload)
+        except (UnknownKindError, KeyError, TypeError, ValueError) as error:
+            raise RejectedError(f"cannot render: {type(error).__name__}") from None
+        markup = _markup(texts, message)
+        paid = True if message.paid_broadcast else None
+        photo = message.payload.get("photo") if message.kind == "broadcast" else None
+        try:
+            if photo:
+                sent = await self._bot.send_photo(
+                    message.chat_id,
+                    photo,
+                    caption=text,
+                    reply_markup=markup,
+                    allow_paid_broadcast=paid,
+                    request_timeout=self._timeout,
+                )
+            else:
+                sent = await self._bot.send_message(
+                    message.chat_id,
+                    text,
+                    reply_markup=markup,
+                    allow_paid_broadcast=paid,
+                    request_timeout=self._timeout,
+                )
+        except TelegramRetryAfter as error:
+            raise RetryAfterError(float(error.retry_after)) from None
+        except TelegramForbiddenError as error:
+            raise RecipientGoneError(_reason(error)) from None
+        except TelegramServerError as error:
+            raise TemporaryFailureError(_reason(error)) from None
+        except TelegramNetworkError as error:
+            raise TemporaryFailureError(f"network: {type(error).__name__}") from None
+        except TelegramAPIError as error:
+            raise RejectedError(_reason(error)) from None
+        return sent.message_id
+
+
+def _reason(error: TelegramAPIError) -> str:
+    return error.message[:180]
