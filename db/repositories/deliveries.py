@@ -203,7 +203,7 @@ async def advertising_sent_since(
         )
         .group_by(Delivery.customer_id)
     )
-    return {int(customer_id): count for customer_id, count in rows.all()}
+    return {customer_id: count for customer_id, count in rows.all() if customer_id is not None}
 
 
 _table = table_of(Delivery)
