@@ -34,6 +34,8 @@ async def test_a_receipt_the_till_already_credited_says_so(running: RunningBot) 
             channel="pos",
             actor="pos:test",
         )
+    notice = await bot.fake.next_message(anna.id)  # the till's sale, told by the delivery engine
+    assert notice.text.startswith("🧾 Покупка на 1")
     payload = await _issue_on_screen(bot, "1250 R-9")
     scanned = await bot.start_bot(anna, payload)
     assert scanned.text == "Этот чек уже зачислен — повторно баллы не начисляются."
@@ -71,7 +73,7 @@ async def test_the_friends_first_purchase_notice_names_their_own_bonus(
     await bot.press(cashier, confirm, "✅ Провести")
     notice = await bot.reply(boris)
     assert notice.text == (
-        "🧾 Покупка на 1\u00a0000\u00a0₽: начислено 50 баллов. Баланс: <b>350 баллов</b>.\n"
+        "🧾 Покупка на 1\u00a0000\u00a0₽: начислено 50 баллов. Баланс: <b>350 баллов</b>.\n\n"
         "🎁 И ещё 200 баллов — за первую покупку по приглашению друга (они уже в балансе)."
     )
 
