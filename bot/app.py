@@ -22,6 +22,8 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.pos_api import start_pos_api
+from bot.scheduler import JobScheduler
+from bot.services.jobs import config_from
 from bot.settings import Settings
 from bot.telegram.fsm_storage import SqlAlchemyStorage
 from bot.telegram.middlewares import (
@@ -130,12 +132,24 @@ async def start_pos(app: App) -> web.AppRunner | None:
     return await start_pos_api(app.sessions, app.settings, notifier, username)
 
 
+def start_scheduler(app: App) -> JobScheduler | None:
+    """Birthdays, reminders, expiry and housekeeping in this process, unless SCHEDULER_ENABLED=0."""
+    if not app.settings.scheduler_enabled:
+        return None
+    scheduler = JobScheduler(app.sessions, config_from(app.settings))
+    scheduler.start()
+    return scheduler
+
+
 async def serve(settings: Settings) -> None:
     app = await create_app(settings)
     pos = await start_pos(app)
+    scheduler = start_scheduler(app)
     try:
         await (run_webhook(app) if settings.webhook_url else run_polling(app))
     finally:
+        if scheduler is not None:
+            scheduler.shutdown()
         if pos is not None:
             await pos.cleanup()
         await app.close()

@@ -166,3 +166,19 @@ class Texts:
         else:
             form = many
         return f"{amount} {form}"
+
+    # The scheduler: messages it queues (rendered by bot/telegram/job_texts.py) and /schedule.
+    birthday_greeting: str
+    birthday_gift: str
+    points_expiring: str
+    balance_digest: str
+    schedule_title: str
+    schedule_job: str
+    schedule_last: str
+    schedule_never: str
+    schedule_on: str
+    schedule_off: str
+    schedule_turn_on: str
+    schedule_turn_off: str
+    schedule_states: tuple[tuple[str, str], ...]
+    job_names: tuple[tuple[str, str], ...]

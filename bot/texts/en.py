@@ -205,4 +205,24 @@ EN = Texts(
         "Telegram account (customer #{claimant}) tries to use it. Not merged automatically: "
         "please check."
     ),
+    birthday_greeting="🎂 Happy birthday! Thank you for being with us.",
+    birthday_gift="Here is a gift of {bonus}, valid until {expires}.",
+    points_expiring="⏳ {points} lapse on {date}. Spend them before then!",
+    balance_digest="📊 You have <b>{points}</b>, tier “{tier}”. See you soon!",
+    schedule_title="<b>Schedule</b> (times: {zone})",
+    schedule_job="{state} <b>{name}</b>\nNext run: {next}\nLast: {last}",
+    schedule_last="{period} — {state}, done {done}, skipped {skipped}",
+    schedule_never="never run yet",
+    schedule_on="🟢",
+    schedule_off="⚪️ off ·",
+    schedule_turn_on="Turn on: {name}",
+    schedule_turn_off="Turn off: {name}",
+    schedule_states=(("done", "done"), ("failed", "failed"), ("running", "running")),
+    job_names=(
+        ("birthday", "Birthdays"),
+        ("expiring_points", "Points expiring reminder"),
+        ("points_expiry", "Lapsed points write-off"),
+        ("balance_digest", "Monthly balance digest"),
+        ("housekeeping", "Personal data housekeeping"),
+    ),
 )

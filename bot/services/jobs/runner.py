@@ -1,0 +1,238 @@
+"""Running jobs exactly once per period, in any number of processes, catching up after downtime.
+
+A run is claimed in `job_runs` (unique job + period) under a lease that the run renews as it
+goes; a process that dies mid-run is replaced by the next one to look after its lease lapses.
+Every message and bonus is further guarded by its own unique key, so even a run taken over
+halfway, or forced again by hand, greets nobody twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.domain.schedule import Timing
+from bot.services.jobs import (
+    balance_digest,
+    birthdays,
+    expiring_points,
+    housekeeping,
+    points_expiry,
+)
+from bot.services.jobs.context import JobConfig, JobCounts, LeaseLostError, RunContext
+from db.base import utcnow
+from db.repositories import jobs as repo
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+
+
+class JobName(StrEnum):
+    BIRTHDAY = "birthday"
+    EXPIRING_POINTS = "expiring_points"
+    POINTS_EXPIRY = "points_expiry"
+    BALANCE_DIGEST = "balance_digest"
+    HOUSEKEEPING = "housekeeping"
+
+
+Work = Callable[[RunContext, date], Awaitable[JobCounts]]
+WORK: dict[JobName, Work] = {
+    JobName.BIRTHDAY: birthdays.run,
+    JobName.EXPIRING_POINTS: expiring_points.run,
+    JobName.POINTS_EXPIRY: points_expiry.run,
+    JobName.BALANCE_DIGEST: balance_digest.run,
+    JobName.HOUSEKEEPING: housekeeping.run,
+}
+
+
+class UnknownJobError(Exception):
+    """No job of that name; `names` lists the ones there are."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.names = [job.value for job in JobName]
+
+
+class RunOutcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    BUSY = "busy"  # another process holds the run
+    ALREADY_DONE = "already_done"
+    DISABLED = "disabled"
+    LEASE_LOST = "lease_lost"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    job: str
+    period: str
+    outcome: RunOutcome
+    counts: JobCounts = field(default_factory=JobCounts)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    name: str
+    enabled: bool
+    next_run: datetime
+    last_period: str | None = None
+    last_state: str | None = None
+    last_done: int = 0
+    last_skipped: int = 0
+    last_finished: datetime | None = None
+
+
+def timing(config: JobConfig, job: JobName) -> Timing:
+    hours = {
+        JobName.BIRTHDAY: config.birthday_hour,
+        JobName.EXPIRING_POINTS: config.expiring_points_hour,
+        JobName.POINTS_EXPIRY: config.points_expiry_hour,
+        JobName.BALANCE_DIGEST: config.balance_digest_hour,
+        JobName.HOUSEKEEPING: config.housekeeping_hour,
+    }
+    month_day = config.balance_digest_day if job is JobName.BALANCE_DIGEST else None
+    return Timing(hours[job], month_day)
+
+
+def job_named(name: str) -> JobName:
+    try:
+        return JobName(name)
+    except ValueError:
+        raise UnknownJobError(name) from None
+
+
+def new_owner() -> str:
+    """Who holds a lease: host, process and a random tag (two schedulers in one process differ)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+async def run_period(
+    sessions: async_sessionmaker,
+    config: JobConfig,
+    job: JobName,
+    day: date,
+    *,
+    owner: str,
+    now: datetime | None = None,
+    rerun_done: bool = False,
+) -> RunResult:
+    """Run `job` for the period of `day` if this process can claim it; the claim is the guard."""
+    now = now or utcnow()
+    period = timing(config, job).period(day)
+    async with sessions() as session:
+        if not (await repo.switches(session)).get(job, True):
+            return RunResult(job, period, RunOutcome.DISABLED)
+        claimed = await repo.claim_run(
+            session, job, period, owner, now, now + LEASE, rerun_done=rerun_done
+        )
+        await session.commit()
+    if not claimed:
+        async with sessions() as session:
+            done = period in await repo.done_periods(session, job, period)
+        return RunResult(job, period, RunOutcome.ALREADY_DONE if done else RunOutcome.BUSY)
+
+    async def heartbeat() -> None:
+        async with sessions() as session:
+            held = await repo.renew_lease(session, job, period, owner, utcnow() + LEASE)
+            await session.commit()
+        if not held:
+            raise LeaseLostError
+
+    context = RunContext(sessions, config, now, heartbeat)
+    try:
+        counts = await WORK[job](context, day)
+    except LeaseLostError:
+        log.warning("job %s %s: lease lost, another process carries on", job, period)
+        return RunResult(job, period, RunOutcome.LEASE_LOST)
+    except Exception as error:
+        log.exception("job %s %s failed", job, period)
+        async with sessions() as session:
+            await repo.finish_run(
+                session, job, period, owner, state="failed", now=utcnow(), done=0,
+                skipped=0, error=type(error).__name__,
+            )  # fmt: skip
+            await session.commit()
+        return RunResult(job, period, RunOutcome.FAILED)
+    async with sessions() as session:
+        await repo.finish_run(
+            session, job, period, owner, state="done", now=utcnow(),
+            done=counts.done, skipped=counts.skipped,
+        )  # fmt: skip
+        await session.commit()
+    log.info("job %s %s: %s done, %s skipped", job, period, counts.done, counts.skipped)
+    return RunResult(job, period, RunOutcome.DONE, counts)
+
+
+async def run_due(
+    sessions: async_sessionmaker,
+    config: JobConfig,
+    job: JobName,
+    *,
+    owner: str,
+    now: datetime | None = None,
+) -> list[RunResult]:
+    """Run every period of `job` whose time has come and that no run has finished.
+
+    Looks back `catch_up_days` (downtime over the run time is caught up, not dropped), but not
+    before the job's first recorded run: a new installation does not greet last week's birthdays.
+    """
+    now = now or utcnow()
+    today = now.astimezone(config.zone).date()
+    window_start = today - timedelta(days=config.catch_up_days)
+    when = timing(config, job)
+    async with sessions() as session:
+        first = await repo.first_period(session, job)
+        finished = await repo.done_periods(session, job, when.period(window_start))
+    since = today if first is None else max(window_start, _period_start(when, first))
+    results = []
+    for day in when.due_days(now, config.zone, since):
+        if when.period(day) not in finished:
+            results.append(await run_period(sessions, config, job, day, owner=owner, now=now))
+    return results
+
+
+def _period_start(when: Timing, period: str) -> date:
+    return date.fromisoformat(period if when.month_day is None else f"{period}-01")
+
+
+async def statuses(
+    sessions: async_sessionmaker, config: JobConfig, now: datetime | None = None
+) -> list[JobStatus]:
+    """Every job with its switch, next run and last run, for `/schedule` and `clientbase jobs`."""
+    now = now or utcnow()
+    async with sessions() as session:
+        switches = await repo.switches(session)
+        last = await repo.last_runs(session)
+    result = []
+    for job in JobName:
+        run = last.get(job)
+        result.append(
+            JobStatus(
+                name=job.value,
+                enabled=switches.get(job, True),
+                next_run=timing(config, job).next_run(now, config.zone),
+                last_period=run.period if run else None,
+                last_state=run.state if run else None,
+                last_done=run.done if run else 0,
+                last_skipped=run.skipped if run else 0,
+                last_finished=run.finished_at if run else None,
+            )
+        )
+    return result
+
+
+async def set_enabled(
+    sessions: async_sessionmaker, name: str, enabled: bool, by: str, now: datetime | None = None
+) -> None:
+    job = job_named(name)
+    async with sessions() as session:
+        await repo.set_switch(session, job, enabled, by, now or utcnow())
+        await session.commit()
