@@ -40,8 +40,8 @@ async def _database(settings: Settings) -> AsyncIterator[async_sessionmaker]:
 
 async def list_jobs(settings: Settings) -> int:
     config = config_from(settings)
-    async with _database(settings) as sessions:
-        jobs = await statuses(sessions, config)
+    async with _database(settings) as sessions, sessions() as session:
+        jobs = await statuses(session, config)
     print(f"{'job':<16} {'on':<4} {'next run (' + config.zone.key + ')':<28} last run")
     for job in jobs:
         last = "never"

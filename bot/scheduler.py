@@ -9,6 +9,7 @@ skipped, a run whose process died (once its lease lapses). It runs once at start
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -61,6 +62,10 @@ class JobScheduler:
 
     def job_ids(self) -> list[str]:
         return [job.id for job in self._scheduler.get_jobs()]
+
+    def next_fire(self, job_id: str) -> datetime | None:
+        job = self._scheduler.get_job(job_id)
+        return job.next_run_time if job else None
 
     async def fire(self, job: JobName) -> None:
         try:

@@ -7,7 +7,7 @@ can assemble a fresh bot in the same process.
 from aiogram import Router
 
 from bot.telegram.questions import FormChatMiddleware
-from handlers import cashier, fallback, menu, owner, receipt, signup, start
+from handlers import cashier, fallback, menu, owner, receipt, schedule, signup, start
 
 
 def build_router() -> Router:
@@ -20,6 +20,7 @@ def build_router() -> Router:
     root.include_routers(
         form_routers[0],
         owner.build_router(),
+        schedule.build_router(),
         cashier.build_router(),
         receipt.build_router(),
         form_routers[1],

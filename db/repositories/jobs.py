@@ -148,15 +148,6 @@ async def last_runs(session: AsyncSession) -> dict[str, JobRun]:
     return {run.job: run for run in rows}
 
 
-async def recent_run(session: AsyncSession, job: str) -> JobRun | None:
-    return await session.scalar(
-        select(JobRun)
-        .where(JobRun.job == job)
-        .order_by(JobRun.period.desc(), JobRun.started_at.desc())
-        .limit(1)
-    )
-
-
 async def switches(session: AsyncSession) -> dict[str, bool]:
     rows = await session.execute(select(JobSetting.job, JobSetting.enabled))
     return {job: enabled for job, enabled in rows}

@@ -464,16 +464,20 @@ async def test_housekeeping_purges_abandoned_signups_and_stale_codes(
 async def test_a_job_turned_off_does_not_run_until_turned_on(sessions: async_sessionmaker) -> None:
     await add_customer(sessions, date(1990, 9, 9))
     day = date(2027, 9, 9)
-    await set_enabled(sessions, "birthday", False, by="owner:1")
+    async with sessions() as session:
+        await set_enabled(session, "birthday", False, by="owner:1")
     off = await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="a", now=at(day, 10))
     assert [r.outcome for r in off] == [RunOutcome.DISABLED]
-    jobs = {job.name: job for job in await statuses(sessions, CONFIG, at(day, 10))}
+    async with sessions() as session:
+        jobs = {job.name: job for job in await statuses(session, CONFIG, at(day, 10))}
     assert jobs["birthday"].enabled is False and jobs["housekeeping"].enabled is True
     assert jobs["birthday"].next_run == at(date(2027, 9, 10), 10)
 
-    await set_enabled(sessions, "birthday", True, by="owner:1")
+    async with sessions() as session:
+        await set_enabled(session, "birthday", True, by="owner:1")
     on = await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="a", now=at(day, 10))
     assert [r.outcome for r in on] == [RunOutcome.DONE]
     assert len(await sent(sessions, "birthday")) == 1
-    jobs = {job.name: job for job in await statuses(sessions, CONFIG, at(day, 10))}
+    async with sessions() as session:
+        jobs = {job.name: job for job in await statuses(session, CONFIG, at(day, 10))}
     assert (jobs["birthday"].last_period, jobs["birthday"].last_done) == ("2027-09-09", 1)

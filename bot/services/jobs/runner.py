@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.schedule import Timing
 from bot.services.jobs import (
@@ -204,13 +204,12 @@ def _period_start(when: Timing, period: str) -> date:
 
 
 async def statuses(
-    sessions: async_sessionmaker, config: JobConfig, now: datetime | None = None
+    session: AsyncSession, config: JobConfig, now: datetime | None = None
 ) -> list[JobStatus]:
     """Every job with its switch, next run and last run, for `/schedule` and `clientbase jobs`."""
     now = now or utcnow()
-    async with sessions() as session:
-        switches = await repo.switches(session)
-        last = await repo.last_runs(session)
+    switches = await repo.switches(session)
+    last = await repo.last_runs(session)
     result = []
     for job in JobName:
         run = last.get(job)
@@ -230,9 +229,8 @@ async def statuses(
 
 
 async def set_enabled(
-    sessions: async_sessionmaker, name: str, enabled: bool, by: str, now: datetime | None = None
+    session: AsyncSession, name: str, enabled: bool, by: str, now: datetime | None = None
 ) -> None:
-    job = job_named(name)
-    async with sessions() as session:
-        await repo.set_switch(session, job, enabled, by, now or utcnow())
-        await session.commit()
+    """The owner's switch; the next run (in any process) reads it, so no restart is needed."""
+    await repo.set_switch(session, job_named(name), enabled, by, now or utcnow())
+    await session.commit()
