@@ -338,7 +338,7 @@ class JobRun(Base):
 
     __tablename__ = "job_runs"
     __table_args__ = (
-        CheckConstraint("state IN ('running', 'done', 'failed')", name="state"),
+        CheckConstraint("state IN ('running', 'done', 'failed', 'skipped')", name="state"),
         UniqueConstraint("job", "period", name="uq_job_runs_job_period"),
     )
 

@@ -217,7 +217,12 @@ EN = Texts(
     schedule_off="⚪️ off ·",
     schedule_turn_on="Turn on: {name}",
     schedule_turn_off="Turn off: {name}",
-    schedule_states=(("done", "done"), ("failed", "failed"), ("running", "running")),
+    schedule_states=(
+        ("done", "done"),
+        ("failed", "failed"),
+        ("running", "running"),
+        ("skipped", "off"),
+    ),
     job_names=(
         ("birthday", "Birthdays"),
         ("expiring_points", "Points expiring reminder"),

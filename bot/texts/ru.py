@@ -216,7 +216,12 @@ RU = Texts(
     schedule_off="⚪️ выключено ·",
     schedule_turn_on="Включить: {name}",
     schedule_turn_off="Выключить: {name}",
-    schedule_states=(("done", "готово"), ("failed", "ошибка"), ("running", "идёт")),
+    schedule_states=(
+        ("done", "готово"),
+        ("failed", "ошибка"),
+        ("running", "идёт"),
+        ("skipped", "выключено"),
+    ),
     job_names=(
         ("birthday", "Дни рождения"),
         ("expiring_points", "Напоминание о сгорании баллов"),

@@ -134,9 +134,10 @@ async def first_period(session: AsyncSession, job: str) -> str | None:
 
 
 async def done_periods(session: AsyncSession, job: str, since: str) -> set[str]:
+    """Periods closed for good: run to the end, or skipped because the job was off."""
     rows = await session.scalars(
         select(JobRun.period).where(
-            JobRun.job == job, JobRun.period >= since, JobRun.state == "done"
+            JobRun.job == job, JobRun.period >= since, JobRun.state.in_(("done", "skipped"))
         )
     )
     return set(rows)

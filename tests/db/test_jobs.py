@@ -461,23 +461,29 @@ async def test_housekeeping_purges_abandoned_signups_and_stale_codes(
     assert receipts == {"R2", "R3"}
 
 
-async def test_a_job_turned_off_does_not_run_until_turned_on(sessions: async_sessionmaker) -> None:
-    await add_customer(sessions, date(1990, 9, 9))
-    day = date(2027, 9, 9)
+async def test_a_job_turned_off_sends_nothing_for_the_days_it_was_off(
+    sessions: async_sessionmaker,
+) -> None:
+    off_day, on_day = date(2027, 9, 9), date(2027, 9, 10)
+    await add_customer(sessions, off_day.replace(year=1990))
+    greeted = await add_customer(sessions, on_day.replace(year=1990))
     async with sessions() as session:
         await set_enabled(session, "birthday", False, by="owner:1")
-    off = await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="a", now=at(day, 10))
+    off = await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="a", now=at(off_day, 10))
     assert [r.outcome for r in off] == [RunOutcome.DISABLED]
     async with sessions() as session:
-        jobs = {job.name: job for job in await statuses(session, CONFIG, at(day, 10))}
+        jobs = {job.name: job for job in await statuses(session, CONFIG, at(off_day, 10))}
     assert jobs["birthday"].enabled is False and jobs["housekeeping"].enabled is True
-    assert jobs["birthday"].next_run == at(date(2027, 9, 10), 10)
+    assert jobs["birthday"].next_run == at(on_day, 10)
+    assert (jobs["birthday"].last_period, jobs["birthday"].last_state) == ("2027-09-09", "skipped")
 
+    # Turned on again (in another process, without a restart): no belated greeting for the 9th.
     async with sessions() as session:
         await set_enabled(session, "birthday", True, by="owner:1")
-    on = await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="a", now=at(day, 10))
-    assert [r.outcome for r in on] == [RunOutcome.DONE]
-    assert len(await sent(sessions, "birthday")) == 1
+    assert await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="b", now=at(off_day, 11)) == []
+    on = await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="b", now=at(on_day, 10))
+    assert [(r.period, r.outcome) for r in on] == [("2027-09-10", RunOutcome.DONE)]
+    assert [d.customer_id for d in await sent(sessions, "birthday")] == [greeted]
     async with sessions() as session:
-        jobs = {job.name: job for job in await statuses(session, CONFIG, at(day, 10))}
-    assert (jobs["birthday"].last_period, jobs["birthday"].last_done) == ("2027-09-09", 1)
+        jobs = {job.name: job for job in await statuses(session, CONFIG, at(on_day, 10))}
+    assert (jobs["birthday"].last_period, jobs["birthday"].last_done) == ("2027-09-10", 1)

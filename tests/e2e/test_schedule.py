@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.sandbox.fake_telegram import FakeUser
 from bot.services.jobs import config_from
-from bot.services.jobs.runner import JobName, RunOutcome, run_due, run_period
+from bot.services.jobs.runner import JobName, RunOutcome, run_period
 from bot.telegram.job_texts import render
 from bot.texts import texts_for
 from db.base import utcnow
@@ -29,8 +29,9 @@ async def test_owner_turns_a_job_off_and_on_without_a_restart(running: RunningBo
     assert off.edited and "⚪️ выключено · <b>Дни рождения</b>" in off.text
     assert "Включить: Дни рождения" in off.button_texts()
     config = config_from(bot.settings)
-    results = await run_due(bot.sessions, config, JobName.BIRTHDAY, owner="test", now=utcnow())
-    assert all(result.outcome is RunOutcome.DISABLED for result in results)
+    today = utcnow().astimezone(config.zone).date()
+    result = await run_period(bot.sessions, config, JobName.BIRTHDAY, today, owner="test")
+    assert result.outcome is RunOutcome.DISABLED
 
     on = await bot.press(OWNER, off, "Включить: Дни рождения")
     assert "⚪️ выключено · <b>Дни рождения</b>" not in on.text

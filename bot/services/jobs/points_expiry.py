@@ -22,9 +22,12 @@ async def run(ctx: RunContext, day: date) -> JobCounts:
             page = await repo.customers_with_lapsed_lots(session, ctx.now, after, PAGE)
         for customer_id in page:
             async with ctx.sessions() as session:
-                if await ledger.expire_all_due(session, customer_id, ctx.now):
-                    done += 1
+                try:
+                    written_off = await ledger.expire_all_due(session, customer_id, ctx.now)
+                except LookupError:  # the customer withdrew consent meanwhile: nothing to do
+                    continue
                 await session.commit()  # expire_all_due commits today; the unit of work is ours
+                done += bool(written_off)
         if len(page) < PAGE:
             return JobCounts(done, 0)
         after = page[-1]

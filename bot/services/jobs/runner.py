@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -124,16 +125,30 @@ async def run_period(
     now: datetime | None = None,
     rerun_done: bool = False,
 ) -> RunResult:
-    """Run `job` for the period of `day` if this process can claim it; the claim is the guard."""
+    """Run `job` for the period of `day` if this process can claim it; the claim is the guard.
+
+    A job the owner turned off still claims its period and closes it as skipped: turning it
+    back on later does not send the days it was off as a belated catch-up.
+    """
     now = now or utcnow()
+    started = time.monotonic()
+
+    def clock() -> datetime:  # the run's clock: `now` moved on by the time the run has taken
+        return now + timedelta(seconds=time.monotonic() - started)
+
     period = timing(config, job).period(day)
     async with sessions() as session:
-        if not (await repo.switches(session)).get(job, True):
-            return RunResult(job, period, RunOutcome.DISABLED)
+        enabled = (await repo.switches(session)).get(job, True)
         claimed = await repo.claim_run(
-            session, job, period, owner, now, now + LEASE, rerun_done=rerun_done
+            session, job, period, owner, now, now + LEASE, rerun_done=rerun_done and enabled
         )
+        if claimed and not enabled:
+            await repo.finish_run(
+                session, job, period, owner, state="skipped", now=now, done=0, skipped=0
+            )
         await session.commit()
+    if not enabled:
+        return RunResult(job, period, RunOutcome.DISABLED)
     if not claimed:
         async with sessions() as session:
             done = period in await repo.done_periods(session, job, period)
@@ -141,32 +156,29 @@ async def run_period(
 
     async def heartbeat() -> None:
         async with sessions() as session:
-            held = await repo.renew_lease(session, job, period, owner, utcnow() + LEASE)
+            held = await repo.renew_lease(session, job, period, owner, clock() + LEASE)
             await session.commit()
         if not held:
             raise LeaseLostError
 
-    context = RunContext(sessions, config, now, heartbeat)
     try:
-        counts = await WORK[job](context, day)
+        counts = await WORK[job](RunContext(sessions, config, now, heartbeat), day)
     except LeaseLostError:
         log.warning("job %s %s: lease lost, another process carries on", job, period)
         return RunResult(job, period, RunOutcome.LEASE_LOST)
     except Exception as error:
         log.exception("job %s %s failed", job, period)
-        async with sessions() as session:
-            await repo.finish_run(
-                session, job, period, owner, state="failed", now=utcnow(), done=0,
-                skipped=0, error=type(error).__name__,
-            )  # fmt: skip
-            await session.commit()
-        return RunResult(job, period, RunOutcome.FAILED)
+        counts, state, failure = JobCounts(), "failed", type(error).__name__
+    else:
+        state, failure = "done", ""
     async with sessions() as session:
         await repo.finish_run(
-            session, job, period, owner, state="done", now=utcnow(),
-            done=counts.done, skipped=counts.skipped,
+            session, job, period, owner, state=state, now=clock(), done=counts.done,
+            skipped=counts.skipped, error=failure,
         )  # fmt: skip
         await session.commit()
+    if state == "failed":
+        return RunResult(job, period, RunOutcome.FAILED)
     log.info("job %s %s: %s done, %s skipped", job, period, counts.done, counts.skipped)
     return RunResult(job, period, RunOutcome.DONE, counts)
 

@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("skipped", sa.Integer(), nullable=False),
         sa.Column("error", sa.String(length=200), nullable=False),
         sa.CheckConstraint(
-            "state IN ('running', 'done', 'failed')", name=op.f("ck_job_runs_state")
+            "state IN ('running', 'done', 'failed', 'skipped')", name=op.f("ck_job_runs_state")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_job_runs")),
         sa.UniqueConstraint("job", "period", name="uq_job_runs_job_period"),
