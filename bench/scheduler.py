@@ -11,10 +11,11 @@ e.g. ``postgresql+asyncpg://postgres@127.0.0.1/bench_scheduler``), migrated with
 one; two lots each (2N ledger rows): one still open, expiring within the next year, and one
 spent (remaining 0, already lapsed), as history piles up. Then ANALYZE.
 
-Measured, each through the job's own repository functions (``db/repositories/jobs.py``) and
-paged as the job pages (200 ids per query), cold then warm: every active customer whose
-birthday is on a given day (the 29 February one in a non-leap year included), the per-customer
-sums of open lots lapsing on a given local day, and the customers with lapsed open lots. Then
+Measured, each through the job's own repository function (``db/repositories/jobs.py``), one
+query each, cold then warm: every active customer whose birthday is on a given day (the
+29 February ones in a non-leap year included), the per-customer sums of open lots lapsing on a
+given local day, and the customers with lapsed open lots (two days' worth: the nightly job
+leaves no more). Then
 the whole birthday job for that day (bonus lot and greeting per customer, exactly-once keys).
 Memory: the Python heap's peak during the selections (tracemalloc) and the process's max RSS.
 """
@@ -42,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.domain.program import Program, parse_tiers
 from bot.domain.schedule import birthday_dates, local_day_bounds
-from bot.services.jobs.context import PAGE, JobConfig
+from bot.services.jobs.context import JobConfig
 from bot.services.jobs.runner import JobName, run_period
 from db import migrate
 from db.engine import create_engine, create_session_factory
@@ -136,18 +137,6 @@ async def _setup(engine: AsyncEngine, count: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-async def _all_pages(
-    page: Callable[[int], Awaitable[list[Any]]], key: Callable[[Any], int]
-) -> list[Any]:
-    rows, after = [], 0
-    while True:
-        got = await page(after)
-        rows += got
-        if len(got) < PAGE:
-            return rows
-        after = key(got[-1])
-
-
 async def _timed(label: str, work: Callable[[], Awaitable[list[Any]]]) -> None:
     for attempt in ("cold", "warm"):
         tracemalloc.start()
@@ -192,23 +181,15 @@ async def run(url: str, count: int, seed: int) -> int:
 
         async def birthdays() -> list[Any]:
             async with sessions() as session:
-                return await _all_pages(
-                    lambda after: repo.birthday_customers(session, born, after, PAGE), lambda r: r
-                )
+                return await repo.birthday_customers(session, born)
 
         async def expiring() -> list[Any]:
             async with sessions() as session:
-                return await _all_pages(
-                    lambda after: repo.expiring_points(session, start, end, after, PAGE),
-                    lambda r: r[0],
-                )
+                return await repo.expiring_points(session, start, end)
 
         async def lapsed() -> list[Any]:
             async with sessions() as session:
-                return await _all_pages(
-                    lambda after: repo.customers_with_lapsed_lots(session, NOW, after, PAGE),
-                    lambda r: r,
-                )
+                return await repo.customers_with_lapsed_lots(session, NOW)
 
         await _timed(f"birthdays on {target} (+29 Feb)", birthdays)
         await _timed(f"lots lapsing on {DAY + timedelta(days=7)}", expiring)

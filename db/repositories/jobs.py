@@ -1,7 +1,9 @@
 """The scheduler's SQL: run claims and leases, job switches, the daily selections, housekeeping.
 
-Repositories flush at most; the job services own their transactions. Selections page by
-customer id (keyset), so a run over a million customers holds one page in memory at a time.
+Repositories flush at most; the job services own their transactions. A day's selection (its
+birthdays, its lapsing lots) is read in one indexed query as bare ids and numbers, a few
+thousand in a million-customer base; the digest, which reaches every consenting customer,
+pages by customer id instead.
 """
 
 from __future__ import annotations
@@ -199,21 +201,16 @@ async def enqueue_once(
     return True
 
 
-async def birthday_customers(
-    session: AsyncSession, born: Sequence[date], after_id: int, limit: int
-) -> list[int]:
-    """Active customers born on any of these dates, by id after `after_id`."""
+async def birthday_customers(session: AsyncSession, born: Sequence[date]) -> list[int]:
+    """Active customers born on any of these dates (one index probe per date)."""
     rows = await session.scalars(
-        select(Customer.id)
-        .where(Customer.birthday.in_(born), _ACTIVE, Customer.id > after_id)
-        .order_by(Customer.id)
-        .limit(limit)
+        select(Customer.id).where(Customer.birthday.in_(born), _ACTIVE).order_by(Customer.id)
     )
     return list(rows)
 
 
 async def expiring_points(
-    session: AsyncSession, start: datetime, end: datetime, after_id: int, limit: int
+    session: AsyncSession, start: datetime, end: datetime
 ) -> list[tuple[int, int]]:
     """(customer id, points) of active customers' open lots that lapse in [start, end)."""
     rows = await session.execute(
@@ -223,25 +220,21 @@ async def expiring_points(
             _OPEN_LOT,
             LedgerEntry.expires_at >= start,
             LedgerEntry.expires_at < end,
-            LedgerEntry.customer_id > after_id,
             _ACTIVE,
         )
         .group_by(LedgerEntry.customer_id)
         .order_by(LedgerEntry.customer_id)
-        .limit(limit)
     )
     return [(customer_id, int(points)) for customer_id, points in rows]
 
 
-async def customers_with_lapsed_lots(
-    session: AsyncSession, now: datetime, after_id: int, limit: int
-) -> list[int]:
+async def customers_with_lapsed_lots(session: AsyncSession, now: datetime) -> list[int]:
+    """Customers holding open lots whose time is up; after a nightly run, only today's."""
     rows = await session.scalars(
         select(LedgerEntry.customer_id)
-        .where(_OPEN_LOT, LedgerEntry.expires_at <= now, LedgerEntry.customer_id > after_id)
+        .where(_OPEN_LOT, LedgerEntry.expires_at <= now)
         .group_by(LedgerEntry.customer_id)
         .order_by(LedgerEntry.customer_id)
-        .limit(limit)
     )
     return list(rows)
 

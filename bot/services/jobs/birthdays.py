@@ -25,31 +25,29 @@ async def run(ctx: RunContext, day: date) -> JobCounts:
     program = replace(config.program, bonus_points_days=config.birthday_bonus_days)
     expires = (ctx.now + timedelta(days=config.birthday_bonus_days)).astimezone(config.zone)
     payload = {"bonus": config.program.birthday_bonus, "expires": expires.date().isoformat()}
-    done = skipped = after = 0
-    while True:
+    async with ctx.sessions() as session:
+        customers = await repo.birthday_customers(session, born)
+    done = skipped = 0
+    for number, customer_id in enumerate(customers, 1):
+        key = f"{KIND}:{customer_id}:{birthday.year}"
         async with ctx.sessions() as session:
-            page = await repo.birthday_customers(session, born, after, PAGE)
-        for customer_id in page:
-            key = f"{KIND}:{customer_id}:{birthday.year}"
-            async with ctx.sessions() as session:
-                if await repo.enqueue_once(
-                    session, KIND, payload, customer_id=customer_id, dedup_key=key
-                ):
-                    await ledger.grant_bonus(
-                        session,
-                        program,
-                        customer_id,
-                        config.program.birthday_bonus,
-                        key=key,
-                        reason="birthday",
-                        now=ctx.now,
-                        commit=False,
-                    )
-                    done += 1
-                else:
-                    skipped += 1
-                await session.commit()
-        if len(page) < PAGE:
-            return JobCounts(done, skipped)
-        after = page[-1]
-        await ctx.heartbeat()
+            if await repo.enqueue_once(
+                session, KIND, payload, customer_id=customer_id, dedup_key=key
+            ):
+                await ledger.grant_bonus(
+                    session,
+                    program,
+                    customer_id,
+                    config.program.birthday_bonus,
+                    key=key,
+                    reason="birthday",
+                    now=ctx.now,
+                    commit=False,
+                )
+                done += 1
+            else:
+                skipped += 1
+            await session.commit()
+        if number % PAGE == 0:
+            await ctx.heartbeat()
+    return JobCounts(done, skipped)

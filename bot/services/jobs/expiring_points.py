@@ -15,11 +15,12 @@ async def run(ctx: RunContext, day: date) -> JobCounts:
     """Remind everyone whose points lapse on the local day `expiring_points_days` after `day`."""
     lapse_day = day + timedelta(days=ctx.config.expiring_points_days)
     start, end = local_day_bounds(lapse_day, ctx.config.zone)
-    done = skipped = after = 0
-    while True:
+    async with ctx.sessions() as session:
+        lapsing = await repo.expiring_points(session, start, end)
+    done = skipped = 0
+    for first in range(0, len(lapsing), PAGE):
         async with ctx.sessions() as session:
-            page = await repo.expiring_points(session, start, end, after, PAGE)
-            for customer_id, points in page:
+            for customer_id, points in lapsing[first : first + PAGE]:
                 queued = await repo.enqueue_once(
                     session,
                     KIND,
@@ -29,7 +30,5 @@ async def run(ctx: RunContext, day: date) -> JobCounts:
                 )
                 done, skipped = (done + 1, skipped) if queued else (done, skipped + 1)
             await session.commit()
-        if len(page) < PAGE:
-            return JobCounts(done, skipped)
-        after = page[-1][0]
         await ctx.heartbeat()
+    return JobCounts(done, skipped)

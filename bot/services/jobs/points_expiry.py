@@ -16,19 +16,17 @@ from db.repositories import jobs as repo
 
 async def run(ctx: RunContext, day: date) -> JobCounts:
     """Write off every lot lapsed by the run's clock (`day` only names the period)."""
-    done = after = 0
-    while True:
+    async with ctx.sessions() as session:
+        customers = await repo.customers_with_lapsed_lots(session, ctx.now)
+    done = 0
+    for number, customer_id in enumerate(customers, 1):
         async with ctx.sessions() as session:
-            page = await repo.customers_with_lapsed_lots(session, ctx.now, after, PAGE)
-        for customer_id in page:
-            async with ctx.sessions() as session:
-                try:
-                    written_off = await ledger.expire_all_due(session, customer_id, ctx.now)
-                except LookupError:  # the customer withdrew consent meanwhile: nothing to do
-                    continue
-                await session.commit()  # expire_all_due commits today; the unit of work is ours
-                done += bool(written_off)
-        if len(page) < PAGE:
-            return JobCounts(done, 0)
-        after = page[-1]
-        await ctx.heartbeat()
+            try:
+                written_off = await ledger.expire_all_due(session, customer_id, ctx.now)
+            except LookupError:  # the customer withdrew consent meanwhile: nothing to do
+                continue
+            await session.commit()  # expire_all_due commits today; the unit of work is ours
+            done += bool(written_off)
+        if number % PAGE == 0:
+            await ctx.heartbeat()
+    return JobCounts(done, 0)
