@@ -160,6 +160,8 @@ async def _plans(engine: AsyncEngine, sessions: async_sessionmaker) -> None:
         "expiring": "SELECT customer_id, sum(remaining) FROM ledger_entries WHERE remaining > 0 "
         f"AND expires_at >= '{start.isoformat(' ')}' AND expires_at < '{end.isoformat(' ')}' "
         "GROUP BY customer_id",
+        "lapsed": "SELECT customer_id FROM ledger_entries WHERE remaining > 0 "
+        f"AND expires_at <= '{NOW.isoformat(' ')}'",
     }
     async with engine.connect() as connection:
         for name, sql in queries.items():

@@ -146,8 +146,15 @@ async def done_periods(session: AsyncSession, job: str, since: str) -> set[str]:
 
 
 async def last_runs(session: AsyncSession) -> dict[str, JobRun]:
-    """The latest run of every job (by period, then start)."""
-    rows = await session.scalars(select(JobRun).order_by(JobRun.period, JobRun.started_at))
+    """The latest period's run of every job (one row per job, however long the history)."""
+    latest = (
+        select(JobRun.job, func.max(JobRun.period).label("period")).group_by(JobRun.job).subquery()
+    )
+    rows = await session.scalars(
+        select(JobRun).join(
+            latest, and_(JobRun.job == latest.c.job, JobRun.period == latest.c.period)
+        )
+    )
     return {run.job: run for run in rows}
 
 
@@ -229,14 +236,15 @@ async def expiring_points(
 
 
 async def customers_with_lapsed_lots(session: AsyncSession, now: datetime) -> list[int]:
-    """Customers holding open lots whose time is up; after a nightly run, only today's."""
+    """Customers holding open lots whose time is up; after a nightly run, only today's.
+
+    Deduplicated here, not by GROUP BY: grouping in SQL makes SQLite walk the (customer,
+    remaining) index over every lot instead of the few lapsed ones the expiry index finds.
+    """
     rows = await session.scalars(
-        select(LedgerEntry.customer_id)
-        .where(_OPEN_LOT, LedgerEntry.expires_at <= now)
-        .group_by(LedgerEntry.customer_id)
-        .order_by(LedgerEntry.customer_id)
+        select(LedgerEntry.customer_id).where(_OPEN_LOT, LedgerEntry.expires_at <= now)
     )
-    return list(rows)
+    return sorted(set(rows))
 
 
 async def digest_page(
