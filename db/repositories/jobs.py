@@ -135,6 +135,14 @@ async def first_period(session: AsyncSession, job: str) -> str | None:
     return await session.scalar(select(func.min(JobRun.period)).where(JobRun.job == job))
 
 
+async def latest_done_period(session: AsyncSession, job: str) -> str | None:
+    return await session.scalar(
+        select(func.max(JobRun.period)).where(
+            JobRun.job == job, JobRun.state.in_(("done", "skipped"))
+        )
+    )
+
+
 async def done_periods(session: AsyncSession, job: str, since: str) -> set[str]:
     """Periods closed for good: run to the end, or skipped because the job was off."""
     rows = await session.scalars(

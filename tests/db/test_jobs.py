@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -242,7 +243,7 @@ async def test_downtime_over_the_run_time_is_caught_up_once(sessions: async_sess
 
 
 async def test_catch_up_stops_at_the_grace_period_and_at_the_first_run(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = replace(CONFIG, catch_up_days=1)
     # A new installation starts today: last week's birthdays are not greeted.
@@ -254,10 +255,14 @@ async def test_catch_up_stops_at_the_grace_period_and_at_the_first_run(
         sessions, config, JobName.BIRTHDAY, owner="a", now=at(date(2027, 6, 1), 10)
     )
     assert [r.period for r in results] == ["2027-06-01"]
-    later = await run_due(
-        sessions, config, JobName.BIRTHDAY, owner="a", now=at(date(2027, 6, 5), 11)
-    )
+    with caplog.at_level(logging.WARNING, logger="bot.services.jobs.runner"):
+        later = await run_due(
+            sessions, config, JobName.BIRTHDAY, owner="a", now=at(date(2027, 6, 5), 11)
+        )
     assert [r.period for r in later] == ["2027-06-04", "2027-06-05"]
+    # The days beyond the grace period are named in the log, not silently dropped.
+    [warning] = [r.getMessage() for r in caplog.records if "missed" in r.getMessage()]
+    assert "from 2027-06-02 to 2027-06-03" in warning and "clientbase jobs run" in warning
 
 
 async def test_a_dead_process_run_is_taken_over_after_its_lease(

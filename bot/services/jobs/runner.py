@@ -202,13 +202,33 @@ async def run_due(
     when = timing(config, job)
     async with sessions() as session:
         first = await repo.first_period(session, job)
+        latest = await repo.latest_done_period(session, job)
         finished = await repo.done_periods(session, job, when.period(window_start))
+    if latest is not None:
+        _warn_missed(job, when, latest, now, config, window_start)
     since = today if first is None else max(window_start, _period_start(when, first))
     results = []
     for day in when.due_days(now, config.zone, since):
         if when.period(day) not in finished:
             results.append(await run_period(sessions, config, job, day, owner=owner, now=now))
     return results
+
+
+def _warn_missed(
+    job: JobName, when: Timing, latest: str, now: datetime, config: JobConfig, window_start: date
+) -> None:
+    """Periods older than the grace period are not run by themselves: say so, never silently."""
+    missed = [
+        day
+        for day in when.due_days(now, config.zone, _period_start(when, latest))
+        if day < window_start and when.period(day) > latest
+    ]
+    if missed:
+        log.warning(
+            "job %s: runs from %s to %s were missed beyond JOBS_CATCH_UP_DAYS and are not caught"
+            " up; run them with `clientbase jobs run %s --date YYYY-MM-DD` if still wanted",
+            job, missed[0], missed[-1], job,
+        )  # fmt: skip
 
 
 def _period_start(when: Timing, period: str) -> date:
