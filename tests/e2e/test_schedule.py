@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from bot.sandbox.fake_telegram import FakeUser
@@ -18,14 +20,23 @@ from tests.e2e.conftest import OWNER_ID, RunningBot
 OWNER = FakeUser(id=OWNER_ID, first_name="Ольга")
 
 
-async def test_owner_turns_a_job_off_and_on_without_a_restart(running: RunningBot) -> None:
+async def test_owner_turns_a_job_off_and_on_without_a_restart(
+    running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
     bot = running
     listing = await bot.say(OWNER, "/schedule")
     assert "Дни рождения" in listing.text and "ещё не запускалось" in listing.text
     assert "Europe/Moscow" in listing.text
     assert "Выключить: Дни рождения" in listing.button_texts()
 
-    off = await bot.press(OWNER, listing, "Выключить: Дни рождения")
+    bot.fake.press(OWNER, listing, "Выключить: Дни рождения")
+    bot.fake.press(OWNER, listing, "Выключить: Дни рождения")  # a double tap: one change
+    off = await bot.reply(OWNER)
+    await bot.quiet()
+    edits = [m for m in bot.fake.history if m.chat_id == OWNER.id and m.edited]
+    assert len(edits) == 1 and len(bot.fake.messages_to(OWNER.id)) == 1
+    # The second tap is answered "already done", not an edit Telegram refuses as "not modified".
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert off.edited and "⚪️ выключено · <b>Дни рождения</b>" in off.text
     assert "Включить: Дни рождения" in off.button_texts()
     config = config_from(bot.settings)
