@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.domain.advertising import FrequencyCap
 from bot.pos.app import start_pos_api
+from bot.scheduler import JobScheduler
 from bot.services.delivery import DeliveryConfig, DeliveryWorker
+from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
 from bot.startup import check_telegram, wait_for_database
 from bot.telegram.delivery import TelegramChannel
@@ -157,6 +159,15 @@ async def start_pos(app: App) -> web.AppRunner | None:
     return await start_pos_api(app.sessions, app.settings, username)
 
 
+def start_scheduler(app: App) -> JobScheduler | None:
+    """Birthdays, reminders, expiry and housekeeping in this process, unless SCHEDULER_ENABLED=0."""
+    if not app.settings.scheduler_enabled:
+        return None
+    scheduler = JobScheduler(app.sessions, config_from(app.settings))
+    scheduler.start()
+    return scheduler
+
+
 async def serve(settings: Settings) -> None:
     """Start after the database and Telegram answer; a set-up mistake is one line (exit 2)."""
     probe = create_engine(settings.database_url)
@@ -172,9 +183,12 @@ async def serve(settings: Settings) -> None:
     app = await create_app(settings)
     app.delivery.start()
     pos = await start_pos(app)
+    scheduler = start_scheduler(app)
     try:
         await (run_webhook(app) if settings.webhook_url else run_polling(app))
     finally:
+        if scheduler is not None:
+            scheduler.shutdown()
         if pos is not None:
             await pos.cleanup()
         await app.close()

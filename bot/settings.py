@@ -106,6 +106,20 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # The scheduler (each hour is local time in TIMEZONE).
+    scheduler_enabled: bool = True
+    jobs_catch_up_days: int = Field(default=3, ge=0, le=31)
+    birthday_hour: int = Field(default=10, ge=0, le=23)
+    birthday_days_before: int = Field(default=0, ge=0, le=30)
+    birthday_bonus_days: int = Field(default=30, ge=1, le=3650)
+    expiring_points_hour: int = Field(default=11, ge=0, le=23)
+    expiring_points_days: int = Field(default=7, ge=1, le=90)
+    points_expiry_hour: int = Field(default=1, ge=0, le=23)
+    balance_digest_hour: int = Field(default=12, ge=0, le=23)
+    balance_digest_day: int = Field(default=1, ge=1, le=31)
+    housekeeping_hour: int = Field(default=4, ge=0, le=23)
+    pending_purge_days: int = Field(default=30, ge=1, le=3650)
+
     @field_validator("owner_ids", "cities", "interests", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -337,6 +338,57 @@ class ConsentText(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class JobRun(Base):
+    """One run of a scheduled job for one period (a local date or month): the lease and the tally.
+
+    The unique (job, period) makes the run itself a one-time thing: a process claims it by
+    inserting the row or, when the holder's lease has lapsed, by a conditional UPDATE.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        CheckConstraint("state IN ('running', 'done', 'failed', 'skipped')", name="state"),
+        UniqueConstraint("job", "period", name="uq_job_runs_job_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(12))
+    owner: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(200), default="")
+
+
+class JobSetting(Base):
+    """The owner's switch for a job (no row: on); read at every run, so no restart is needed."""
+
+    __tablename__ = "job_settings"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+# The scheduler finds today's birthdays by date of birth (one probe per year) and the lots
+# that lapse on a day by their expiry, in a million-customer base, without a full scan.
+Index("ix_customers_birthday", Customer.birthday)
+# Only open lots (remaining > 0) are indexed: written-off history never slows the daily scan.
+# A query must spell `remaining > 0` literally (no bound 0) for SQLite to use this index.
+Index(
+    "ix_ledger_entries_open_expiry",
+    LedgerEntry.expires_at,
+    postgresql_where=text("remaining > 0"),
+    sqlite_where=text("remaining > 0"),
+)
+
+
 __all__ = [
     "Base",
     "Consent",
@@ -345,6 +397,8 @@ __all__ = [
     "Delivery",
     "FsmRecord",
     "FunnelEvent",
+    "JobRun",
+    "JobSetting",
     "LedgerAllocation",
     "LedgerEntry",
     "OwnerAlert",

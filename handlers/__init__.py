@@ -7,7 +7,17 @@ can assemble a fresh bot in the same process.
 from aiogram import Router
 
 from bot.telegram.questions import FormChatMiddleware
-from handlers import cashier, fallback, menu, owner, receipt, signup, start, unsubscribe
+from handlers import (
+    cashier,
+    fallback,
+    menu,
+    owner,
+    receipt,
+    schedule,
+    signup,
+    start,
+    unsubscribe,
+)
 
 
 def build_router() -> Router:
@@ -22,6 +32,7 @@ def build_router() -> Router:
         form_routers[0],
         unsubscribe.build_router(),
         owner.build_router(),
+        schedule.build_router(),
         cashier.build_router(),
         receipt.build_router(),
         form_routers[1],

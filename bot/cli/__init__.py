@@ -49,6 +49,12 @@ def _shell(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
+    if command == "jobs":
+        from bot.cli import jobs
+
+        if args.jobs_command == "run":
+            return asyncio.run(jobs.run_job(settings, args.name, args.date))
+        return asyncio.run(jobs.list_jobs(settings))
     if command in SHELL_COMMANDS:
         return _shell(args, settings)
     if command == "migrate":

@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
     adjust.add_argument("--reason", required=True, help="kept in the ledger with who did it")
     adjust.add_argument("--by", default="owner", help="who makes it (default: owner)")
 
+    jobs = commands.add_parser("jobs", help="scheduled jobs: next and last run; run one by hand")
+    job_commands = jobs.add_subparsers(dest="jobs_command", metavar="run")
+    run_one = job_commands.add_parser("run", help="run a job now as it would have run that day")
+    run_one.add_argument("name", help="birthday, expiring_points, points_expiry, …")
+    run_one.add_argument("--date", default=None, help="the day, YYYY-MM-DD (default: today)")
+
     stats = commands.add_parser("stats", help="reports")
     stats.add_argument("report", choices=["sources"], help="sources: the signup funnel")
     return parser

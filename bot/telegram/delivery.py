@@ -32,6 +32,7 @@ from bot.services.delivery import (
 )
 from bot.services.ledger import PurchaseResult, RefundResult
 from bot.services.receipts import Refusal
+from bot.telegram import job_texts
 from bot.telegram.receipt_claim import refusal_text
 from bot.telegram.render import purchase_notice, refund_notice
 from bot.texts import Texts, texts_for
@@ -71,8 +72,20 @@ def render_text(texts: Texts, program: Program, kind: str, payload: dict[str, An
         return texts.owner_phone_conflict.format(
             owner_customer=payload["owner_customer_id"], claimant=payload["claimant_customer_id"]
         )
+    if kind == "owner_alert" and payload.get("alert") == "pos_auth_failures":
+        return texts.owner_pos_auth_failures.format(
+            address=html.quote(str(payload["address"])), count=payload["count"]
+        )
+    if kind == "owner_alert" and payload.get("alert") == "pos_lookup_misses":
+        return texts.owner_pos_lookup_misses.format(
+            address=html.quote(str(payload["address"])),
+            store=html.quote(str(payload["store"])),
+            count=payload["count"],
+        )
     if kind == "receipt_refused":
         return refusal_text(texts, Refusal(payload["reason"]))
+    if kind in job_texts.RENDERERS:
+        return job_texts.render(kind, payload, texts)
     if kind == "broadcast":
         return str(payload["text"])
     raise UnknownKindError(f"unknown message kind {kind!r}")

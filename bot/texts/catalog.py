@@ -161,9 +161,26 @@ class Texts:
     sorry: str
     owner_phone_conflict: str
     # Advertising: the button under every advertising message and its answer.
+    owner_pos_auth_failures: str
+    owner_pos_lookup_misses: str
     broadcast_button: str  # the link button a broadcast may carry
     unsubscribe_button: str
     unsubscribed: str
+    # The scheduler: messages it queues (rendered by bot/telegram/job_texts.py) and /schedule.
+    birthday_greeting: str
+    birthday_gift: str
+    points_expiring: str
+    balance_digest: str
+    schedule_title: str
+    schedule_job: str
+    schedule_last: str
+    schedule_never: str
+    schedule_on: str
+    schedule_off: str
+    schedule_turn_on: str
+    schedule_turn_off: str
+    schedule_states: tuple[tuple[str, str], ...]
+    job_names: tuple[tuple[str, str], ...]
 
     # A promise of points is made only when there are points to give (WELCOME_BONUS may be 0).
     def declined_text(self, bonus: str | None) -> str:

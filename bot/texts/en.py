@@ -205,10 +205,43 @@ EN = Texts(
         "⚠️ Another Telegram account (customer #{claimant}) tries to use the phone number of "
         "customer #{owner_customer}. Not merged automatically: please check."
     ),
+    owner_pos_auth_failures=(
+        "⚠️ Till API: {count} requests with a wrong token in a row from {address}. "
+        "The address is blocked for a while. If this is not your till, someone is guessing tokens."
+    ),
+    owner_pos_lookup_misses=(
+        "⚠️ Till “{store}” ({address}): {count} card or phone lookups found nobody. "
+        "Lookups are paused for a while: it looks like someone is trying numbers."
+    ),
     broadcast_button="Learn more",
     unsubscribe_button="🔕 Unsubscribe",
     unsubscribed=(
         "Done: no more promotional messages. Notices about your points and purchases keep coming."
+    ),
+    birthday_greeting="🎂 Happy birthday! Thank you for being with us.",
+    birthday_gift="Here is a gift of {bonus}, valid until {expires}.",
+    points_expiring="⏳ {points} lapse on {date}. Spend them before then!",
+    balance_digest="📊 You have <b>{points}</b>, tier “{tier}”. See you soon!",
+    schedule_title="<b>Schedule</b> (times: {zone})",
+    schedule_job="{state} <b>{name}</b>\nNext run: {next}\nLast: {last}",
+    schedule_last="{period} — {state}, done {done}, skipped {skipped}",
+    schedule_never="never run yet",
+    schedule_on="🟢",
+    schedule_off="⚪️ off ·",
+    schedule_turn_on="Turn on: {name}",
+    schedule_turn_off="Turn off: {name}",
+    schedule_states=(
+        ("done", "done"),
+        ("failed", "failed"),
+        ("running", "running"),
+        ("skipped", "off"),
+    ),
+    job_names=(
+        ("birthday", "Birthdays"),
+        ("expiring_points", "Points expiring reminder"),
+        ("points_expiry", "Lapsed points write-off"),
+        ("balance_digest", "Monthly balance digest"),
+        ("housekeeping", "Personal data housekeeping"),
     ),
 )
 

@@ -205,11 +205,44 @@ RU = Texts(
         "⚠️ Номер клиента №{owner_customer} пытается указать другой аккаунт Telegram "
         "(клиент №{claimant}). Автоматически не объединяем — проверьте, пожалуйста."
     ),
+    owner_pos_auth_failures=(
+        "⚠️ Касса: {count} запросов с неверным токеном подряд с адреса {address}. "
+        "Адрес временно заблокирован. Если это не ваша касса, проверьте, кто её подбирает."
+    ),
+    owner_pos_lookup_misses=(
+        "⚠️ Касса «{store}» ({address}): {count} поисков клиента по карте или телефону без "
+        "результата. Поиск временно приостановлен: похоже на перебор номеров."
+    ),
     broadcast_button="Подробнее",
     unsubscribe_button="🔕 Отписаться от рассылки",
     unsubscribed=(
         "Готово: рекламных рассылок больше не будет. Сообщения о баллах и покупках "
         "приходят как прежде."
+    ),
+    birthday_greeting="🎂 С днём рождения! Спасибо, что вы с нами.",
+    birthday_gift="Дарим вам {bonus} — они действуют до {expires}.",
+    points_expiring="⏳ {date} сгорят {points}. Успейте потратить их на покупку!",
+    balance_digest="📊 На вашем счёте <b>{points}</b>, уровень «{tier}». Ждём вас снова!",
+    schedule_title="<b>Расписание</b> (время: {zone})",
+    schedule_job="{state} <b>{name}</b>\nСледующий запуск: {next}\nПоследний: {last}",
+    schedule_last="{period} — {state}, сделано {done}, пропущено {skipped}",
+    schedule_never="ещё не запускалось",
+    schedule_on="🟢",
+    schedule_off="⚪️ выключено ·",
+    schedule_turn_on="Включить: {name}",
+    schedule_turn_off="Выключить: {name}",
+    schedule_states=(
+        ("done", "готово"),
+        ("failed", "ошибка"),
+        ("running", "идёт"),
+        ("skipped", "выключено"),
+    ),
+    job_names=(
+        ("birthday", "Дни рождения"),
+        ("expiring_points", "Напоминание о сгорании баллов"),
+        ("points_expiry", "Списание сгоревших баллов"),
+        ("balance_digest", "Ежемесячная сводка баланса"),
+        ("housekeeping", "Очистка персональных данных"),
     ),
 )
 

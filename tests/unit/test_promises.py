@@ -1,4 +1,8 @@
-"""Texts promise only what the bot does: no gift, unsubscribe or staff statistics, no 0 points."""
+"""Texts promise only what the bot does: no staff statistics yet, no 0 points.
+
+The birthday gift (the scheduler) and unsubscribing (a button under every advertising message)
+are there now, so texts may name them.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,10 @@ from bot.services import printables
 from bot.services.sources import SourceLink
 from bot.texts import Texts, texts_for
 
-# Features that are not there yet: a birthday gift, unsubscribing, statistics for employees.
+# Features that are not there yet: statistics for employees.
 NOT_YET = {
-    "ru": ("подар", "отписат", "увидит, сколько"),
-    "en": ("gift", "unsubscribe", "will see how many"),
+    "ru": ("увидит, сколько",),
+    "en": ("will see how many",),
 }
 
 

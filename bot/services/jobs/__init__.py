@@ -1,0 +1,29 @@
+"""Scheduled jobs: birthdays, expiring-points reminders, points expiry, the balance digest and
+privacy housekeeping, one module each, run exactly once per period by `runner`."""
+
+from __future__ import annotations
+
+from bot.services.jobs.context import JobConfig, JobCounts
+from bot.settings import Settings
+
+__all__ = ["JobConfig", "JobCounts", "config_from"]
+
+
+def config_from(settings: Settings) -> JobConfig:
+    """The jobs' settings as plain values, built once by whoever runs them."""
+    return JobConfig(
+        zone=settings.zone,
+        program=settings.program,
+        catch_up_days=settings.jobs_catch_up_days,
+        birthday_hour=settings.birthday_hour,
+        birthday_days_before=settings.birthday_days_before,
+        birthday_bonus_days=settings.birthday_bonus_days,
+        expiring_points_hour=settings.expiring_points_hour,
+        expiring_points_days=settings.expiring_points_days,
+        points_expiry_hour=settings.points_expiry_hour,
+        balance_digest_hour=settings.balance_digest_hour,
+        balance_digest_day=settings.balance_digest_day,
+        housekeeping_hour=settings.housekeeping_hour,
+        pending_purge_days=settings.pending_purge_days,
+        receipt_window=settings.receipt_window,
+    )
