@@ -23,10 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.pos_api import start_pos_api
 from bot.settings import Settings
+from bot.telegram.errors import on_error
 from bot.telegram.fsm_storage import SqlAlchemyStorage
 from bot.telegram.middlewares import (
     ConcurrencyLimitMiddleware,
     DbSessionMiddleware,
+    FormsBeforeRequests,
+    FormWritesMiddleware,
     LanguageMiddleware,
     UpdateLogMiddleware,
 )
@@ -39,7 +42,8 @@ log = logging.getLogger(__name__)
 # aiogram builds `Response[T]` per API call; pydantic caches those classes only weakly, so they
 # are rebuilt (milliseconds each) after a garbage collection. Holding the common ones avoids it.
 _RESPONSE_TYPES = (Response[Message], Response[bool], Response[list[Update]])
-# Each update may hold two pooled connections (its session and the form storage's).
+# An update holds one pooled connection at a time (its session, then the form's write), but a
+# handler may still open a second one: keep updates at work below half the pool, as before.
 UPDATES_AT_ONCE = (POOL_SIZE + POOL_OVERFLOW) // 2 - 1
 
 
@@ -86,9 +90,15 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
     dispatcher.update.outer_middleware(ConcurrencyLimitMiddleware(UPDATES_AT_ONCE))
     dispatcher.update.outer_middleware(LanguageMiddleware(settings.default_language))
+    bot = build_bot(settings)
+    if isinstance(storage, SqlAlchemyStorage):
+        await storage.load()  # open forms read now: no update waits on it later
+        dispatcher.update.outer_middleware(FormWritesMiddleware(storage))
+        bot.session.middleware(FormsBeforeRequests(storage))
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
+    dispatcher.errors.register(on_error)
     dispatcher.include_router(build_router())
-    return App(settings, engine, sessions, build_bot(settings), dispatcher)
+    return App(settings, engine, sessions, bot, dispatcher)
 
 
 async def run_polling(app: App) -> None:
