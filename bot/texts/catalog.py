@@ -153,6 +153,11 @@ class Texts:
     # Service answers.
     already_done: str
     sorry: str
+    # Leaving any form: /cancel, the word, or the button under a question.
+    cancel_word: str
+    form_cancel: str
+    cancelled: str
+    nothing_to_cancel: str
     owner_phone_conflict: str
 
     def points(self, amount: int) -> str:

@@ -200,6 +200,10 @@ EN = Texts(
     campaign_presets=("Till", "Poster", "Receipt", "Flyer"),
     already_done="Already done 👌",
     sorry="Sorry, something went wrong. Please try again a little later.",
+    cancel_word="cancel",
+    form_cancel="✖️ Cancel",
+    cancelled="Cancelled.",
+    nothing_to_cancel="Nothing to cancel: no form is open.",
     owner_phone_conflict=(
         "⚠️ Number {phone} is already registered (customer #{owner_customer}) and another "
         "Telegram account (customer #{claimant}) tries to use it. Not merged automatically: "
