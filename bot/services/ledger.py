@@ -20,7 +20,7 @@ from bot.domain.ledger import NotEnoughPointsError
 from bot.domain.program import Program, Tier
 from db.base import utcnow
 from db.models import Customer, LedgerEntry, Purchase, PurchaseRefund
-from db.repositories import events
+from db.repositories import balances, events
 from db.repositories import ledger as repo
 from db.repositories.rows import insert_unique
 
@@ -240,7 +240,7 @@ async def member_balance(
 ) -> BalanceView | None:
     """The balance of a member by their Telegram id; None for anyone not signed up."""
     now = now or utcnow()
-    totals = await repo.member_totals(session, telegram_id, now, now + EXPIRING_WINDOW)
+    totals = await balances.member_totals(session, telegram_id, now, now + EXPIRING_WINDOW)
     if totals is None:
         return None
     _, points, lapsing, spend = totals

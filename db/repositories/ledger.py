@@ -194,32 +194,3 @@ async def referred_count(session: AsyncSession, customer_id: int) -> int:
         )
         or 0
     )
-
-
-async def member_totals(
-    session: AsyncSession, telegram_id: int, now: datetime, until: datetime
-) -> tuple[int, int, int, int] | None:
-    """(customer id, spendable points, of which lapsing by `until`, spend) in one round trip.
-
-    `/balance` is the most frequent request a member makes; one statement instead of three.
-    """
-    held = func.coalesce(func.sum(LedgerEntry.remaining), 0)
-    lots = (LedgerEntry.customer_id == Customer.id, LedgerEntry.remaining > 0, _live(now))
-    net = func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0)
-    row = (
-        await session.execute(
-            select(
-                Customer.id,
-                select(held).where(*lots).correlate(Customer).scalar_subquery(),
-                select(held)
-                .where(*lots, LedgerEntry.expires_at <= until)
-                .correlate(Customer)
-                .scalar_subquery(),
-                select(net)
-                .where(Purchase.customer_id == Customer.id)
-                .correlate(Customer)
-                .scalar_subquery(),
-            ).where(Customer.telegram_id == telegram_id, Customer.status == "active")
-        )
-    ).one_or_none()
-    return None if row is None else (row[0], int(row[1]), int(row[2]), int(row[3]))

@@ -67,7 +67,8 @@ async def test_a_sale_step_is_one_write_and_cancelling_nothing_is_none(running: 
     with statements(bot) as seen:
         await bot.say(OWNER, "1250")  # the amount kept and the next step set: one write
         await bot.quiet()
-    assert [word for word in seen if word in WRITES] == ["UPDATE"]
+    in_database = bot.settings.redis_url is None  # else the form lives in Redis
+    assert [word for word in seen if word in WRITES] == (["UPDATE"] if in_database else [])
     await bot.say(OWNER, "/cancel")
     await bot.quiet()
     with statements(bot) as seen:
