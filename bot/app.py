@@ -42,9 +42,12 @@ log = logging.getLogger(__name__)
 # aiogram builds `Response[T]` per API call; pydantic caches those classes only weakly, so they
 # are rebuilt (milliseconds each) after a garbage collection. Holding the common ones avoids it.
 _RESPONSE_TYPES = (Response[Message], Response[bool], Response[list[Update]])
-# An update holds one pooled connection at a time (its session, then the form's write), but a
-# handler may still open a second one: keep updates at work below half the pool, as before.
-UPDATES_AT_ONCE = (POOL_SIZE + POOL_OVERFLOW) // 2 - 1
+# An update holds at most two pooled connections, the second only for a moment: its session's,
+# and the form's write before a reply, which waits on nothing the update holds. One update at
+# work fewer than the pool's connections leaves one free for such a write, so updates can never
+# all wait on each other (tests/e2e/test_load.py). Half the pool, as before, halved the rate of
+# members' updates: each keeps its place while its reply travels to Telegram.
+UPDATES_AT_ONCE = POOL_SIZE + POOL_OVERFLOW - 1
 
 
 @dataclass
