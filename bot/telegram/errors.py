@@ -38,12 +38,18 @@ def _chat_of(update: Update) -> int | None:
     return None
 
 
-async def apologise(bot: Bot, update: Update, texts: Texts | None, error: BaseException) -> None:
-    """Log the failure with ids only, and tell the person to try again later."""
-    log.error(
-        "update failed",
+async def apologise(
+    bot: Bot, update: Update, texts: Texts | None, error: BaseException, *, answered: bool = False
+) -> None:
+    """Log the failure with ids only, and tell the person to try again later (unless the update
+    was answered already and only what aiogram does after it failed)."""
+    log.log(
+        logging.WARNING if answered else logging.ERROR,
+        "update failed after it was answered" if answered else "update failed",
         extra={"update_id": update.update_id, "error": type(error).__name__, "at": _where(error)},
     )
+    if answered:
+        return
     chat = _chat_of(update)
     if chat is None or texts is None:
         return
@@ -56,7 +62,9 @@ async def apologise(bot: Bot, update: Update, texts: Texts | None, error: BaseEx
         )
 
 
-async def on_error(event: ErrorEvent, bot: Bot, texts: Texts | None = None) -> bool:
+async def on_error(
+    event: ErrorEvent, bot: Bot, texts: Texts | None = None, update_handled: bool = False
+) -> bool:
     """aiogram's error handler: the update is answered and the process goes on."""
-    await apologise(bot, event.update, texts, event.exception)
+    await apologise(bot, event.update, texts, event.exception, answered=update_handled)
     return True

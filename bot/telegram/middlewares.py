@@ -21,13 +21,13 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.telegram.errors import apologise
 from bot.telegram.fsm_storage import SqlAlchemyStorage
 from bot.texts import pick_language, texts_for
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 log = logging.getLogger("clientbase.updates")
 SUMMARY_EVERY = 60.0  # seconds between the INFO lines that count updates
+HANDLED = "update_handled"
 
 
 class UpdateLogMiddleware(BaseMiddleware):
@@ -50,6 +50,9 @@ class UpdateLogMiddleware(BaseMiddleware):
         try:
             result = await handler(event, data)
             outcome = "unhandled" if result is UNHANDLED else "ok"
+            # Read by the error handler: what fails after this (aiogram releasing the form's
+            # lock while the bot stops) was answered already and needs no apology.
+            data[HANDLED] = True
             return result
         finally:
             self.counts[outcome] += 1
@@ -128,13 +131,9 @@ class FormWritesMiddleware(BaseMiddleware):
         self._storage = storage
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        try:
-            async with self._storage.batch():
-                return await handler(event, data)
-        except Exception as error:  # the form could not be written: outside aiogram's errors
-            assert isinstance(event, Update)
-            await apologise(data["bot"], event, data.get("texts"), error)
-            return None
+        # A failed write reaches aiogram's error handler (outermost), which apologises.
+        async with self._storage.batch():
+            return await handler(event, data)
 
 
 class FormsBeforeRequests(BaseRequestMiddleware):
