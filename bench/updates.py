@@ -249,7 +249,8 @@ async def bot_process(
             await asyncio.sleep(0.05)
         yield process.pid
     finally:
-        process.terminate()
+        with contextlib.suppress(ProcessLookupError):  # it may have stopped on its own
+            process.terminate()
         await process.wait()  # the fake keeps answering while the bot stops
 
 
