@@ -38,7 +38,6 @@ class UpdateLogMiddleware(BaseMiddleware):
     """
 
     def __init__(self, every: float = SUMMARY_EVERY) -> None:
-        self.counts: Counter[str] = Counter()
         self._every = every
         self._next_summary = time.monotonic() + every
         self._since: Counter[str] = Counter()
@@ -55,7 +54,6 @@ class UpdateLogMiddleware(BaseMiddleware):
             data[HANDLED] = True
             return result
         finally:
-            self.counts[outcome] += 1
             self._since[outcome] += 1
             if log.isEnabledFor(logging.DEBUG):
                 user: User | None = data.get("event_from_user")
@@ -121,10 +119,11 @@ class LanguageMiddleware(BaseMiddleware):
 
 
 class FormWritesMiddleware(BaseMiddleware):
-    """The form's changes during an update are written once, when it ends (see fsm_storage).
+    """The form's changes during an update are written once: before the bot's next request to
+    Telegram (`FormsBeforeRequests`) or when the update ends (see fsm_storage).
 
-    Placed outside the DB session middleware: the update's session has given its connection
-    back before the form is written, so an update holds one pooled connection at a time.
+    Placed outside the DB session middleware: a write left for the end comes after the
+    update's session gave its connection back.
     """
 
     def __init__(self, storage: SqlAlchemyStorage) -> None:
