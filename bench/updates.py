@@ -37,9 +37,10 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiogram
 from aiogram import Dispatcher
@@ -259,7 +260,7 @@ async def run_load(
     pid: int,
     name: str,
     users: list[FakeUser],
-    work: Callable[[Person], Awaitable[None]],
+    work: Callable[[Person], Coroutine[Any, Any, None]],
 ) -> Flow:
     """Every user runs `work` as its own task; the phase lasts until the last one is done."""
     flow = Flow(name)

@@ -15,7 +15,7 @@ returned as the driver gives them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ class _Compiled:
     sql: str
     compiled: SQLCompiler
     order: tuple[str, ...]  # parameter names in the order the driver takes them
-    processors: dict[str, Callable[[Any], Any]]
+    processors: Mapping[str, Callable[[Any], Any]]
 
 
 class HotRead:

@@ -13,7 +13,7 @@ from db.models import FsmRecord
 # Core statements on the table: no ORM unit of work for a row that is only ever replaced whole.
 _TABLE: Table = FsmRecord.__table__  # type: ignore[assignment]
 # Parameters are named apart from the columns: SQLAlchemy keeps column names for itself.
-_VALUES = {
+_VALUES: dict[str, Any] = {
     "state": bindparam("p_state"),
     "data": bindparam("p_data"),
     "updated_at": bindparam("p_at"),
