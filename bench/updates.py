@@ -1,28 +1,26 @@
-"""Update throughput of the real bot, end to end over HTTP, next to a bare aiogram echo bot.
+"""Members' updates through the real bot, next to a bare aiogram echo bot, measured from outside.
 
 Run by hand (not a test)::
 
-    .venv/bin/python -m bench.updates [--customers N] [--balance-requests M]
-                                      [--database-url URL] [--tasks-limit K]
+    .venv/bin/python -m bench.updates [--customers N] [--requests M] [--database-url URL]
 
-The real bot (``bot.app.create_app``) long-polls ``FakeTelegram`` on loopback, as in the
-end-to-end tests, and N simulated customers drive it concurrently:
+The bot runs in a process of its own (``python -m bench.updates --serve real|echo``) and
+long-polls ``FakeTelegram``, which runs in this process with the simulated customers; so the
+bot's CPU is measured alone (``/proc/<pid>/stat``), and the fake's and the customers' work is
+not in it. In one run:
 
-1. questionnaire: every customer signs up (consent, name, contact, three skips, interests done,
-   no advertising: 9 updates), each as its own asyncio task waiting for every reply;
-2. balance: M "💰 Баланс" requests; each customer sends its next one when the reply arrived,
-   so at most N requests are in flight (a closed loop with a window of N);
-3. echo: the same load shape against a Dispatcher with one ``message.answer(message.text)``
-   handler and the default MemoryStorage: what aiogram + HTTP + the fake cost with no work.
+1. untimed: N members sign up (the whole questionnaire) and ask for their balance once;
+2. ``/balance``: M commands; each member sends the next when the reply arrived (at most N in
+   flight, a closed loop);
+3. menu buttons: M taps, alternating "💰 Баланс" and "❓ Помощь";
+4. signup step: N newcomers are brought to the name question (untimed), then answer it and go
+   back to it ("⬅️ Назад"), M updates in all, each one step of the questionnaire;
+5. echo: the bot process is replaced by a Dispatcher with one ``message.answer(message.text)``
+   handler and MemoryStorage, and the same members send M texts the same way.
 
-Both bots poll with the same settings: getUpdates returns batches of up to 100 (aiogram sends no
-``limit``, the fake applies Telegram's default 100) and aiogram runs every update of a batch as
-its own task (``handle_as_tasks=True``); ``--tasks-limit`` caps those tasks for both bots
-(aiogram's ``tasks_concurrency_limit``; the default, none, is what ``bot.app.run_polling`` uses).
-The rates depend on N: compare runs with the same N only.
-
-The fake server, the customers and the bot share one process and one event loop, so the fake's
-own work is in every figure, for both bots alike.
+Both bots poll with aiogram's defaults as ``bot.app.run_polling`` does (batches of up to 100,
+every update of a batch its own task) and a 1 s long-poll timeout. Rates depend on N: compare
+runs with the same N only. Linux only (CPU from /proc).
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import logging
 import math
 import os
@@ -38,52 +37,57 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiogram
-from aiogram import Bot, Dispatcher
+from aiogram import Dispatcher
 from aiogram.types import Message
-from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.app import App, build_bot, create_app
 from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
 from bot.settings import Settings
-from db.models import Customer
 
 TOKEN = "123456:TEST-fake-telegram-token-0123456789"  # FakeTelegram's default token
 POLLING_TIMEOUT = 1  # seconds a getUpdates may hang when there is nothing (as the e2e tests)
 FIRST_USER_ID = 7_000_001
-# Longer than SQLAlchemy's 30 s pool timeout, so a stalled bot gets to log why it stalled.
-REPLY_TIMEOUT = 35.0
-TARGET_RATIO = 0.7  # balance rate / echo rate we aim for on SQLite
+REPLY_TIMEOUT = 35.0  # longer than SQLAlchemy's 30 s pool timeout: a stall is the bot's own
+START_TIMEOUT = 60.0
 WELCOME_BONUS = 100
 BALANCE_BUTTON = "💰 Баланс"
+HELP_BUTTON = "❓ Помощь"
+BACK = "⬅️ Назад"
 BONUS_SHOWN = re.compile(rf"\b{WELCOME_BONUS}\b")
+# Goals, as shares of the echo bot's rate (issue 9).
+GOALS = {
+    "/balance": {"sqlite": 0.8, "postgresql": 0.7},
+    "menu buttons": {"sqlite": 0.8, "postgresql": 0.7},
+    "signup step": {"sqlite": 0.5, "postgresql": 0.5},
+}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
 class Flow:
-    """What one measured phase did: updates pushed, wall time and latencies (seconds)."""
+    """What one measured phase did: updates pushed, wall time, latencies, CPU (seconds)."""
 
     name: str
     updates: int = 0
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)  # one update to its (last) reply
-    journeys: list[float] = field(default_factory=list)  # whole signups, /start to welcome
-    polls: int = 0  # getUpdates calls during the phase
-    cpu_seconds: float = 0.0  # CPU time of the whole process (all threads) during the phase
+    bot_cpu: float = 0.0  # the bot's process, all threads
+    driver_cpu: float = 0.0  # this process: the fake Bot API and the customers
+    polls: int = 0
 
     @property
     def rate(self) -> float:
         return self.updates / self.seconds if self.seconds else 0.0
 
-    @property
-    def cpu_ms(self) -> float:
-        """CPU per update: steadier than the rate when other programs share the machine."""
-        return self.cpu_seconds / self.updates * 1000 if self.updates else math.nan
+    def ms_per_update(self, seconds: float) -> float:
+        return seconds / self.updates * 1000 if self.updates else math.nan
 
 
 def percentile_ms(values: list[float], percent: float) -> float:
@@ -91,16 +95,11 @@ def percentile_ms(values: list[float], percent: float) -> float:
     if not values:
         return math.nan
     ordered = sorted(values)
-    rank = max(1, math.ceil(percent / 100 * len(ordered)))
-    return ordered[rank - 1] * 1000
+    return ordered[max(1, math.ceil(percent / 100 * len(ordered))) - 1] * 1000
 
 
 class BenchError(Exception):
     """The bot did not answer as it should: the figures would mean nothing."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.at = time.time()  # errors the bot logs later are shutdown noise
 
 
 class Person:
@@ -120,7 +119,7 @@ class Person:
             except TimeoutError:
                 raise BenchError(
                     f"{self.flow.name}: customer {self.user.id} got no reply within "
-                    f"{REPLY_TIMEOUT:.0f} s"
+                    f"{REPLY_TIMEOUT:.0f} s (see the bot's errors above)"
                 ) from None
         self.flow.latencies.append(time.perf_counter() - started)
         return reply
@@ -131,11 +130,14 @@ class Person:
     async def press(self, message: SentMessage, button: str) -> SentMessage:
         return await self._act(lambda: self.fake.press(self.user, message, button))
 
-    async def sign_up(self) -> None:
-        """The shortest complete signup, as in tests/e2e/test_signup.py: 9 updates."""
-        started = time.perf_counter()
+    async def to_name_question(self) -> None:
         consent = await self._act(lambda: self.fake.send_start(self.user))
-        await self.press(consent, "✅ Согласен(на)")
+        name_q = await self.press(consent, "✅ Согласен(на)")
+        _expect("Как вас зовут" in (name_q.text or ""), "the name question", name_q)
+
+    async def sign_up(self) -> None:
+        """The shortest complete signup, as in tests/e2e/test_signup.py."""
+        await self.to_name_question()
         await self.say(self.user.first_name)
         phone = f"+7916{self.user.id % 10_000_000:07d}"
         # Two replies: the phone confirmation, then the birthday question.
@@ -146,12 +148,22 @@ class Person:
         ads_q = await self.press(interests_q, "Готово ✔️")
         welcome = await self.press(ads_q, "Нет, спасибо")
         _expect(bool(BONUS_SHOWN.search(welcome.text or "")), "the welcome bonus", welcome)
-        self.flow.journeys.append(time.perf_counter() - started)
 
-    async def ask_balance(self, times: int) -> None:
-        for _ in range(times):
-            reply = await self.say(BALANCE_BUTTON)
-            _expect(bool(BONUS_SHOWN.search(reply.text or "")), "the balance", reply)
+    async def balance(self, times: int, texts: tuple[str, ...] = ("/balance",)) -> None:
+        for number in range(times):
+            text = texts[number % len(texts)]
+            reply = await self.say(text)
+            if text == HELP_BUTTON:
+                _expect("/balance" in (reply.text or ""), "the help", reply)
+            else:
+                _expect(bool(BONUS_SHOWN.search(reply.text or "")), "the balance", reply)
+
+    async def signup_steps(self, times: int) -> None:
+        """Answer the name, go back to it, and so on: each update one questionnaire step."""
+        for number in range(times):
+            reply = await self.say(BACK if number % 2 else self.user.first_name)
+            expected = "Как вас зовут" if number % 2 else "номер телефона"
+            _expect(expected in (reply.text or ""), f"the next step ({expected})", reply)
 
     async def echo(self, times: int) -> None:
         for number in range(times):
@@ -163,28 +175,6 @@ class Person:
 def _expect(ok: bool, what: str, message: SentMessage) -> None:
     if not ok:
         raise BenchError(f"expected {what} in chat {message.chat_id}, got {message.text!r}")
-
-
-class ErrorLog(logging.Handler):
-    """Errors logged while the benchmark runs (the bot's failures), first occurrence of each."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.first: dict[str, float] = {}  # one line per distinct error -> when first logged
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            line = f"{type(error).__module__}.{type(error).__name__}: {error}"
-        else:
-            line = record.getMessage()
-        if len(self.first) < 100:
-            self.first.setdefault(line.splitlines()[0][:300], record.created)
-
-    def before(self, moment: float, keep: int = 3) -> list[str]:
-        return [line for line, at in self.first.items() if at <= moment][:keep]
 
 
 def make_settings(api_url: str, database_url: str) -> Settings:
@@ -205,6 +195,9 @@ def make_settings(api_url: str, database_url: str) -> Settings:
     )
 
 
+# --- the bot's process ------------------------------------------------------------------------
+
+
 def echo_dispatcher() -> Dispatcher:
     """The smallest useful bot: default MemoryStorage, one handler, no middlewares of ours."""
     dispatcher = Dispatcher()
@@ -216,36 +209,62 @@ def echo_dispatcher() -> Dispatcher:
     return dispatcher
 
 
-@contextlib.asynccontextmanager
-async def polling(dispatcher: Dispatcher, bot: Bot, tasks_limit: int | None) -> AsyncIterator[None]:
-    """Both bots poll with exactly these settings."""
-    task = asyncio.create_task(
-        dispatcher.start_polling(
-            bot,
-            handle_signals=False,
-            polling_timeout=POLLING_TIMEOUT,
-            handle_as_tasks=True,
-            tasks_concurrency_limit=tasks_limit,
-        )
-    )
+async def serve(kind: str, api_url: str, database_url: str) -> None:
+    """Poll until SIGTERM, as `bot.app.run_polling` does (aiogram's defaults)."""
+    from bot.app import build_bot, create_app
+
+    settings = make_settings(api_url, database_url)
+    if kind == "echo":
+        bot, dispatcher, close = build_bot(settings), echo_dispatcher(), None
+    else:
+        app = await create_app(settings, fsm_prefix="bench")
+        bot, dispatcher, close = app.bot, app.dispatcher, app.close
     try:
-        yield
+        await dispatcher.start_polling(bot, polling_timeout=POLLING_TIMEOUT, handle_signals=True)
     finally:
-        with contextlib.suppress(RuntimeError):  # polling already stopped (or never started)
-            await dispatcher.stop_polling()
-        await asyncio.wait_for(task, 10)
+        await (close() if close else bot.session.close())
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+@contextlib.asynccontextmanager
+async def bot_process(
+    kind: str, fake: FakeTelegram, database_url: str, profile_dir: str | None
+) -> AsyncIterator[int]:
+    """The bot in a process of its own, polling the fake; yields its pid once it polls."""
+    polls = _polls(fake)
+    command = ["-m", "bench.updates", "--serve", kind, "--api-url", fake.url]
+    command += ["--database-url", database_url]
+    if profile_dir:
+        command += ["--profile", str(Path(profile_dir) / f"{kind}.prof")]
+    process = await asyncio.create_subprocess_exec(sys.executable, *command, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while _polls(fake) == polls:
+            if process.returncode is not None or time.monotonic() > deadline:
+                raise BenchError(f"the {kind} bot did not start polling")
+            await asyncio.sleep(0.05)
+        yield process.pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # it may have stopped on its own
+            process.terminate()
+        await process.wait()  # the fake keeps answering while the bot stops
 
 
 async def run_load(
     fake: FakeTelegram,
+    pid: int,
     name: str,
     users: list[FakeUser],
-    work: Callable[[Person], Awaitable[None]],
+    work: Callable[[Person], Coroutine[Any, Any, None]],
 ) -> Flow:
     """Every user runs `work` as its own task; the phase lasts until the last one is done."""
     flow = Flow(name)
-    polls_before = _polls(fake)
-    cpu_before = time.process_time()
+    polls, bot_cpu, driver_cpu = _polls(fake), cpu_seconds(pid), time.process_time()
     started = time.perf_counter()
     try:
         async with asyncio.TaskGroup() as group:
@@ -254,8 +273,9 @@ async def run_load(
     except* BenchError as failed:
         raise failed.exceptions[0] from None
     flow.seconds = time.perf_counter() - started
-    flow.cpu_seconds = time.process_time() - cpu_before
-    flow.polls = _polls(fake) - polls_before
+    flow.bot_cpu = cpu_seconds(pid) - bot_cpu
+    flow.driver_cpu = time.process_time() - driver_cpu
+    flow.polls = _polls(fake) - polls
     await fake.wait_idle(timeout=REPLY_TIMEOUT)
     return flow
 
@@ -269,149 +289,119 @@ def _shares(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
 
-async def _count_customers(app: App) -> int:
-    async with app.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(Customer)) or 0
-
-
 async def bench(
-    customers: int, requests: int, database_url: str, tasks_limit: int | None
-) -> tuple[Flow, Flow, Flow]:
-    users = [
+    customers: int, requests: int, database_url: str, profile_dir: str | None = None
+) -> list[Flow]:
+    members = [
         FakeUser(id=FIRST_USER_ID + index, first_name="Анна", language_code="ru")
         for index in range(customers)
     ]
-    share = dict(zip((user.id for user in users), _shares(requests, customers), strict=True))
+    newcomers = [
+        FakeUser(id=FIRST_USER_ID + customers + index, first_name="Борис", language_code="ru")
+        for index in range(customers)
+    ]
+    shares = _shares(requests, customers)
+    share = {
+        user.id: shares[index] for users in (members, newcomers) for index, user in enumerate(users)
+    }
     async with FakeTelegram(token=TOKEN) as fake:
-        settings = make_settings(fake.url, database_url)
-        app = await create_app(settings, fsm_prefix="bench")
-        try:
-            if existing := await _count_customers(app):
-                raise BenchError(
-                    f"the database already has {existing} customer(s); the benchmark signs up "
-                    "new ones: give it an empty database"
-                )
-            async with polling(app.dispatcher, app.bot, tasks_limit):
-                signup = await run_load(fake, "questionnaire", users, lambda p: p.sign_up())
-                await run_load(fake, "warm-up", users, lambda p: p.ask_balance(1))
-                balance = await run_load(
-                    fake, "balance", users, lambda p: p.ask_balance(share[p.user.id])
-                )
-        finally:
-            await app.close()
-
-        echo_bot = build_bot(settings)  # the same HTTP client setup as the real bot
-        try:
-            async with polling(echo_dispatcher(), echo_bot, tasks_limit):
-                await run_load(fake, "warm-up", users, lambda p: p.echo(1))
-                echo = await run_load(fake, "echo", users, lambda p: p.echo(share[p.user.id]))
-        finally:
-            await echo_bot.session.close()
-    return signup, balance, echo
+        async with bot_process("real", fake, database_url, profile_dir) as pid:
+            await run_load(fake, pid, "signup", members, lambda p: p.sign_up())
+            await run_load(fake, pid, "warm-up", members, lambda p: p.balance(1))
+            balance = await run_load(
+                fake, pid, "/balance", members, lambda p: p.balance(share[p.user.id])
+            )
+            buttons = (BALANCE_BUTTON, HELP_BUTTON)
+            menu = await run_load(
+                fake, pid, "menu buttons", members, lambda p: p.balance(share[p.user.id], buttons)
+            )
+            await run_load(fake, pid, "to the name", newcomers, lambda p: p.to_name_question())
+            step = await run_load(
+                fake, pid, "signup step", newcomers, lambda p: p.signup_steps(share[p.user.id])
+            )
+        async with bot_process("echo", fake, database_url, profile_dir) as pid:
+            await run_load(fake, pid, "warm-up", members, lambda p: p.echo(1))
+            echo = await run_load(fake, pid, "echo", members, lambda p: p.echo(share[p.user.id]))
+    return [balance, menu, step, echo]
 
 
-def report(flows: tuple[Flow, Flow, Flow], args: argparse.Namespace, database_url: str) -> None:
-    signup, balance, echo = flows
+def report(flows: list[Flow], customers: int, database_url: str) -> None:
     backend = make_url(database_url).get_backend_name()
-    limit = args.tasks_limit or "none"
+    echo = flows[-1]
     print(
-        f"clientbase update benchmark: Python {platform.python_version()}, "
-        f"aiogram {aiogram.__version__}, {os.cpu_count()} CPU(s), database {backend}"
+        f"clientbase update benchmark: Python {platform.python_version()}, aiogram "
+        f"{aiogram.__version__}, {os.cpu_count()} CPU(s), database {backend}, load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
     print(
-        f"polling, both bots: getUpdates batches of up to 100 (aiogram default), timeout "
-        f"{POLLING_TIMEOUT} s, handle_as_tasks=True (each update of a batch is its own task), "
-        f"tasks limit {limit}"
-    )
-    print(
-        f"load: {args.customers} customers, each sends its next update when its reply arrived "
-        f"(at most {args.customers} in flight); one unmeasured warm-up request per customer "
-        "before balance and echo"
+        f"{customers} members, each sends its next update when its reply arrived; the bot in "
+        "its own process, polling with aiogram's defaults"
     )
     print()
     header = (
-        f"{'flow':<14}{'updates':>8}{'seconds':>9}{'updates/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'CPU ms/update':>15}"
+        f"{'flow':<14}{'updates':>8}{'s':>7}{'updates/s':>11}{'× echo':>8}{'goal':>7}"
+        f"{'bot CPU ms':>12}{'p50 ms':>8}{'p99 ms':>8}{'per poll':>9}"
     )
     print(header)
     print("-" * len(header))
     for flow in flows:
+        ratio = flow.rate / echo.rate if echo.rate else math.nan
+        goal = GOALS.get(flow.name, {}).get(backend)
+        mark = "" if goal is None else (f"{goal:.1f}✓" if ratio >= goal else f"{goal:.1f}✗")
         print(
-            f"{flow.name:<14}{flow.updates:>8}{flow.seconds:>9.2f}{flow.rate:>11.1f}"
-            f"{percentile_ms(flow.latencies, 50):>9.1f}{percentile_ms(flow.latencies, 99):>9.1f}"
-            f"{flow.cpu_ms:>15.2f}"
+            f"{flow.name:<14}{flow.updates:>8}{flow.seconds:>7.2f}{flow.rate:>11.1f}"
+            f"{ratio:>8.2f}{mark:>7}{flow.ms_per_update(flow.bot_cpu):>12.2f}"
+            f"{percentile_ms(flow.latencies, 50):>8.1f}{percentile_ms(flow.latencies, 99):>8.1f}"
+            f"{flow.updates / flow.polls if flow.polls else math.nan:>9.1f}"
         )
     print()
-    print("p50/p99: from pushing one update to its reply (the 2nd reply for the contact)")
-    print(
-        "CPU ms/update: CPU of this whole process (bot, fake server, customers, database driver) "
-        "per update"
-    )
-    print(
-        f"questionnaire: {len(signup.journeys)} signups of 9 updates; one whole signup "
-        f"p50 {percentile_ms(signup.journeys, 50):.0f} ms, "
-        f"p95 {percentile_ms(signup.journeys, 95):.0f} ms"
-    )
-    batches = ", ".join(f"{f.name} {f.updates / f.polls:.1f}" for f in flows if f.polls)
-    print(f"mean updates per getUpdates: {batches}")
-    ratio = balance.rate / echo.rate if echo.rate else math.nan
-    met = "met" if ratio >= TARGET_RATIO else "NOT met"
-    note = "" if backend == "sqlite" else f" (the aim is for SQLite; this run is on {backend})"
-    print(f"balance/echo: {ratio:.2f}; aim >= {TARGET_RATIO} on SQLite: {met}{note}")
-    print(
-        f"by CPU per update (echo/balance): {echo.cpu_ms / balance.cpu_ms:.2f} "
-        "(the same comparison, less sensitive to other load on the machine)"
-    )
+    print("× echo: the flow's rate over the echo bot's rate in this run; goal: ✓ met, ✗ not met")
+    print("bot CPU ms: CPU of the bot's process (all its threads) per update")
+    print("p50/p99: from pushing one update to its reply; per poll: updates per getUpdates")
+    driver = ", ".join(f"{f.name} {f.ms_per_update(f.driver_cpu):.2f}" for f in flows)
+    print(f"fake Bot API + customers CPU ms per update (not the bot's): {driver}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.updates",
-        description="Update throughput of the bot against an aiogram echo bot (see bench/README).",
+        description="Members' updates through the bot against an aiogram echo bot "
+        "(see bench/README.md).",
     )
-    parser.add_argument("--customers", type=int, default=50, help="concurrent customers (50)")
-    parser.add_argument(
-        "--balance-requests", type=int, default=2000, help="balance (and echo) requests (2000)"
-    )
+    parser.add_argument("--customers", type=int, default=50, help="concurrent members (50)")
+    parser.add_argument("--requests", type=int, default=2000, help="updates per flow (2000)")
     parser.add_argument(
         "--database-url",
         help="an EMPTY database to use (default: a fresh SQLite file in a temporary directory)",
     )
     parser.add_argument(
-        "--tasks-limit",
-        type=int,
-        default=None,
-        help="aiogram tasks_concurrency_limit for both bots (default: none, as in production)",
+        "--profile",
+        metavar="DIR",
+        help="run each bot under cProfile and write DIR/real.prof and DIR/echo.prof",
     )
+    parser.add_argument("--serve", choices=("real", "echo"), help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.customers < 1 or args.balance_requests < args.customers:
-        parser.error("need --customers >= 1 and --balance-requests >= --customers")
-    if args.tasks_limit is not None and args.tasks_limit < 1:
-        parser.error("--tasks-limit must be >= 1")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    errors = ErrorLog()
-    logging.getLogger().addHandler(errors)
+    if args.serve:
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
+        asyncio.run(serve(args.serve, args.api_url, args.database_url))
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
+        return 0
+    if args.customers < 1 or args.requests < args.customers:
+        parser.error("need --customers >= 1 and --requests >= --customers")
     with tempfile.TemporaryDirectory(prefix="clientbase-bench-") as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
         try:
-            flows = asyncio.run(bench(args.customers, args.balance_requests, url, args.tasks_limit))
+            flows = asyncio.run(bench(args.customers, args.requests, url, args.profile))
         except BenchError as failure:
             print(f"benchmark FAILED: {failure}", file=sys.stderr)
-            causes = errors.before(failure.at)
-            for line in causes:
-                print(f"  bot error before that: {line}", file=sys.stderr)
-            if errors.count:
-                print(f"  ({errors.count} error(s) logged in all)", file=sys.stderr)
-            if any("QueuePool limit" in line for line in causes):
-                print(
-                    "  the bot ran out of database connections (see bench/README.md); "
-                    "--tasks-limit 14 measures in spite of it",
-                    file=sys.stderr,
-                )
             return 1
-    report(flows, args, url)
-    if errors.count:
-        print(f"warning: {errors.count} error(s) logged during the run", file=sys.stderr)
+    report(flows, args.customers, url)
     return 0
 
 

@@ -30,10 +30,13 @@ from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
 from bot.startup import check_telegram, wait_for_database
 from bot.telegram.delivery import TelegramChannel
+from bot.telegram.errors import on_error
 from bot.telegram.fsm_storage import SqlAlchemyStorage
 from bot.telegram.middlewares import (
     ConcurrencyLimitMiddleware,
     DbSessionMiddleware,
+    FormsBeforeRequests,
+    FormWritesMiddleware,
     LanguageMiddleware,
     UpdateLogMiddleware,
 )
@@ -45,8 +48,12 @@ log = logging.getLogger(__name__)
 # aiogram builds `Response[T]` per API call; pydantic caches those classes only weakly, so they
 # are rebuilt (milliseconds each) after a garbage collection. Holding the common ones avoids it.
 _RESPONSE_TYPES = (Response[Message], Response[bool], Response[list[Update]])
-# Each update may hold two pooled connections (its session and the form storage's).
-UPDATES_AT_ONCE = (POOL_SIZE + POOL_OVERFLOW) // 2 - 1
+# An update holds at most two pooled connections, the second only for a moment: its session's,
+# and the form's write before a reply, which waits on nothing the update holds. One update at
+# work fewer than the pool's connections leaves one free for such a write, so updates can never
+# all wait on each other (tests/e2e/test_load.py). Half the pool, as before, halved the rate of
+# members' updates: each keeps its place while its reply travels to Telegram.
+UPDATES_AT_ONCE = POOL_SIZE + POOL_OVERFLOW - 1
 
 
 @dataclass
@@ -110,9 +117,14 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
     dispatcher.update.outer_middleware(ConcurrencyLimitMiddleware(UPDATES_AT_ONCE))
     dispatcher.update.outer_middleware(LanguageMiddleware(settings.default_language))
-    dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
-    dispatcher.include_router(build_router())
     bot = build_bot(settings)
+    if isinstance(storage, SqlAlchemyStorage):
+        await storage.load()  # open forms read now: no update waits on it later
+        dispatcher.update.outer_middleware(FormWritesMiddleware(storage))
+        bot.session.middleware(FormsBeforeRequests(storage))
+    dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
+    dispatcher.errors.register(on_error)
+    dispatcher.include_router(build_router())
     config = delivery_config(settings)
     channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout)
     worker = DeliveryWorker(sessions, channel, config)

@@ -57,5 +57,14 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # aiogram logs every handled update at INFO with user ids and timing; ours does that once.
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    quiet_libraries()
+
+
+# aiogram logs every handled update at INFO (ours counts them instead); aiosqlite logs every
+# statement with its parameters (phones, names) at DEBUG: neither goes below WARNING.
+QUIET_LOGGERS = ("aiogram.event", "aiosqlite")
+
+
+def quiet_libraries() -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -4,10 +4,17 @@ Routers are built per Dispatcher (an aiogram router has one parent), so a test o
 can assemble a fresh bot in the same process.
 """
 
-from aiogram import Router
+from typing import Any
 
+from aiogram import Router
+from aiogram.dispatcher.event.handler import CallableObject
+from aiogram.types import Message
+
+from bot.telegram.filters import Shortcut
 from bot.telegram.questions import FormChatMiddleware
+from bot.texts import LANGUAGES
 from handlers import (
+    cancel,
     cashier,
     fallback,
     menu,
@@ -20,15 +27,38 @@ from handlers import (
 )
 
 
+async def _on_shortcut(message: Message, shortcut: CallableObject, **data: Any) -> Any:
+    """Hands the update to the handler the table names, with the data it asks for."""
+    return await shortcut.call(message, **data)
+
+
+def _shortcuts() -> Router:
+    """The members' commands and menu buttons, and /cancel: found by one dict lookup, before
+    any form or router sees them (most updates are these)."""
+    by_text: dict[str, CallableObject] = {}
+    by_command: dict[str, CallableObject] = {}
+    for command, label, handler in (*menu.SHORTCUTS, *cancel.SHORTCUTS):
+        route = CallableObject(handler)
+        by_command[command] = route
+        for texts in LANGUAGES.values():
+            by_text[getattr(texts, label)] = route
+    router = Router(name="shortcuts")
+    router.message.register(_on_shortcut, Shortcut(by_text, by_command))
+    return router
+
+
 def build_router() -> Router:
-    """Order matters: /start, unsubscribe and staff commands (usable mid-form), the form, the menu,
-    the rest."""
+    """Order matters: shortcuts and /start, unsubscribe and staff commands (usable mid-form), the
+    forms, the menu's buttons, the rest. Form steps refuse commands (`NotCommand`), so commands
+    win."""
     root = Router(name="root")
     form_routers = (start.build_router(), signup.build_router())
     for router in form_routers:
         router.message.middleware(FormChatMiddleware())
         router.callback_query.middleware(FormChatMiddleware())
     root.include_routers(
+        _shortcuts(),
+        cancel.build_router(),
         form_routers[0],
         unsubscribe.build_router(),
         owner.build_router(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiogram import Bot, Router, html
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.money import format_rub, parse_amount
@@ -20,7 +20,8 @@ from bot.services import ledger, members
 from bot.services.staff import Role, StaffMember, create_invite
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import NotCommand, StaffOnly
+from bot.telegram.keyboards import cancel_button, cancel_only
 from bot.telegram.sale import SaleCb, SaleForm, begin_sale, sale_buttons, sale_receipt_id
 from bot.texts import Texts
 
@@ -28,7 +29,7 @@ from bot.texts import Texts
 async def cmd_sale(message: Message, state: FSMContext, texts: Texts) -> None:
     await state.clear()
     await state.set_state(SaleForm.customer)
-    await message.answer(texts.sale_ask_customer)
+    await message.answer(texts.sale_ask_customer, reply_markup=cancel_only(texts))
 
 
 async def on_customer(
@@ -37,7 +38,10 @@ async def on_customer(
     member = await members.find(session, message.text or "")
     if member is None:
         typo = members.is_mistyped_card(message.text or "")
-        await message.answer(texts.sale_card_typo if typo else texts.sale_not_found)
+        await message.answer(
+            texts.sale_card_typo if typo else texts.sale_not_found,
+            reply_markup=cancel_only(texts),
+        )
         return
     await begin_sale(message, member, state, session, texts, settings)
 
@@ -45,14 +49,20 @@ async def on_customer(
 async def on_amount(message: Message, state: FSMContext, texts: Texts) -> None:
     amount = parse_amount(message.text or "")
     if amount is None:
-        await message.answer(texts.sale_bad_amount)
+        await message.answer(texts.sale_bad_amount, reply_markup=cancel_only(texts))
         return
     await state.update_data(amount=amount)
     await state.set_state(SaleForm.receipt)
     no_number = SaleCb(action="no_receipt")
     await message.answer(
-        texts.sale_ask_receipt, reply_markup=sale_buttons([(texts.sale_no_receipt, no_number)])
+        texts.sale_ask_receipt,
+        reply_markup=_and_cancel(sale_buttons([(texts.sale_no_receipt, no_number)]), texts),
     )
+
+
+def _and_cancel(markup: InlineKeyboardMarkup, texts: Texts) -> InlineKeyboardMarkup:
+    """A step's own buttons, then Cancel: every step of the sale can be left."""
+    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, [cancel_button(texts)]])
 
 
 async def _ask_redeem(
@@ -70,9 +80,12 @@ async def _ask_redeem(
         texts.sale_ask_redeem.format(
             max=texts.points(most), cap=f"{settings.program.redeem_cap_percent:g}"
         ),
-        reply_markup=sale_buttons(
-            [(texts.sale_redeem_max.format(points=most), SaleCb(action="redeem", value=most))],
-            [(texts.sale_redeem_none, SaleCb(action="redeem", value=0))],
+        reply_markup=_and_cancel(
+            sale_buttons(
+                [(texts.sale_redeem_max.format(points=most), SaleCb(action="redeem", value=most))],
+                [(texts.sale_redeem_none, SaleCb(action="redeem", value=0))],
+            ),
+            texts,
         ),
     )
 
@@ -251,11 +264,13 @@ def build_router() -> Router:
     router.message.register(cmd_cashier_invite, Command("cashier"), StaffOnly(Role.OWNER))
     router.message.register(refuse_cashier, Command("cashier"), StaffOnly())
     router.message.register(refuse, Command("sale", "cashier"))
-    router.message.register(on_customer, StateFilter(SaleForm.customer), StaffOnly())
-    router.message.register(on_amount, StateFilter(SaleForm.amount), StaffOnly())
-    router.message.register(on_receipt, StateFilter(SaleForm.receipt), StaffOnly())
-    router.message.register(on_redeem_typed, StateFilter(SaleForm.redeem), StaffOnly())
-    router.message.register(on_confirm_text, StateFilter(SaleForm.confirm), StaffOnly())
+    # The steps take text, not commands: `/receipt …` or `/balance` mid-sale is that command.
+    steps = (NotCommand(), StaffOnly())
+    router.message.register(on_customer, StateFilter(SaleForm.customer), *steps)
+    router.message.register(on_amount, StateFilter(SaleForm.amount), *steps)
+    router.message.register(on_receipt, StateFilter(SaleForm.receipt), *steps)
+    router.message.register(on_redeem_typed, StateFilter(SaleForm.redeem), *steps)
+    router.message.register(on_confirm_text, StateFilter(SaleForm.confirm), *steps)
     router.callback_query.register(
         on_sale_button, StateFilter(SaleForm), SaleCb.filter(), StaffOnly()
     )

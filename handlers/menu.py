@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router, html
-from aiogram.filters import Command, Filter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -21,11 +20,10 @@ from bot.services.customers import Profile, active_profile
 from bot.services.history import friends_joined, history_page
 from bot.services.signup import invite_payload
 from bot.settings import Settings
-from bot.telegram import keyboards
 from bot.telegram.card import send_card
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.render import balance_text, history_text
-from bot.texts import LANGUAGES, Texts
+from bot.texts import Texts
 
 
 class HistoryCb(CallbackData, prefix="hist"):
@@ -34,19 +32,6 @@ class HistoryCb(CallbackData, prefix="hist"):
 
 class ForgetCb(CallbackData, prefix="forget"):
     action: str  # ask | yes | no
-
-
-class _Button(Filter):
-    """A menu button in any language: a customer may switch Telegram's language any day.
-
-    An async filter on purpose: aiogram runs synchronous filters in a worker thread.
-    """
-
-    def __init__(self, name: str) -> None:
-        self.labels = frozenset(getattr(texts, name) for texts in LANGUAGES.values())
-
-    async def __call__(self, message: Message) -> bool:
-        return message.text in self.labels
 
 
 async def _member(
@@ -67,7 +52,9 @@ async def cmd_balance(
     if view is None:
         await message.answer(texts.not_signed_up)
         return
-    await message.answer(balance_text(texts, view), reply_markup=keyboards.main_menu(texts))
+    # No menu keyboard: it is persistent, and sending it with every reply cost more than the
+    # balance itself. It comes with the welcome, /start and the fallback answer.
+    await message.answer(balance_text(texts, view))
 
 
 async def cmd_card(
@@ -213,20 +200,20 @@ async def cmd_help(message: Message, texts: Texts, settings: Settings) -> None:
     await message.answer(texts.help.format(shop=html.quote(settings.shop_name)))
 
 
+# (command, its button's field in Texts, handler): routed by one lookup in handlers/__init__,
+# ahead of every router and whatever form is open (a menu button never answers a question).
+SHORTCUTS = (
+    ("balance", "menu_balance", cmd_balance),
+    ("card", "menu_card", cmd_card),
+    ("history", "menu_history", cmd_history),
+    ("invite", "menu_invite", cmd_invite),
+    ("profile", "menu_profile", cmd_profile),
+    ("help", "menu_help", cmd_help),
+)
+
+
 def build_router() -> Router:
     router = Router(name="menu")
-    router.message.register(cmd_balance, Command("balance"))
-    router.message.register(cmd_balance, _Button("menu_balance"))
-    router.message.register(cmd_card, Command("card"))
-    router.message.register(cmd_card, _Button("menu_card"))
-    router.message.register(cmd_history, Command("history"))
-    router.message.register(cmd_history, _Button("menu_history"))
-    router.message.register(cmd_invite, Command("invite"))
-    router.message.register(cmd_invite, _Button("menu_invite"))
-    router.message.register(cmd_profile, Command("profile"))
-    router.message.register(cmd_profile, _Button("menu_profile"))
-    router.message.register(cmd_help, Command("help"))
-    router.message.register(cmd_help, _Button("menu_help"))
     router.callback_query.register(on_history_page, HistoryCb.filter())
     router.callback_query.register(on_forget, ForgetCb.filter())
     return router

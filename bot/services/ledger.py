@@ -27,7 +27,7 @@ from bot.domain import ledger as rules
 from bot.domain.ledger import NotEnoughPointsError
 from bot.domain.program import Program, Tier
 from db.base import utcnow
-from db.repositories import deliveries, events
+from db.repositories import balances, deliveries, events
 from db.repositories import ledger as repo
 
 EXPIRING_WINDOW = timedelta(days=30)
@@ -281,7 +281,7 @@ async def member_balance(
     """The balance of a member by their Telegram id, in one statement; None for anyone not
     signed up."""
     now = now or utcnow()
-    totals = await repo.member_totals(session, telegram_id, now, now + EXPIRING_WINDOW)
+    totals = await balances.member_totals(session, telegram_id, now, now + EXPIRING_WINDOW)
     if totals is None:
         return None
     _, points, lapsing, spend = totals

@@ -5,10 +5,13 @@ This is the one permission check: every handler asks `role_of`.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from weakref import WeakKeyDictionary
 
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import links
@@ -18,6 +21,9 @@ from db.repositories import staff as staff_repo
 
 INVITE_KIND = "i"
 INVITE_LIFETIME = timedelta(hours=24)
+# Every cashier update asks for the role; the answer is kept this long (seconds). A change made
+# by this process is seen at once (`_forget_roles`); one made by another process within this.
+ROLE_TTL = 30.0
 
 
 class Role(StrEnum):
@@ -37,13 +43,33 @@ class StaffMember:
         return f"{self.role}:{self.telegram_id}"
 
 
+# Roles read from each database (keyed by its engine): telegram id -> (valid until, role).
+_roles: WeakKeyDictionary[Engine, dict[int, tuple[float, StaffMember | None]]] = WeakKeyDictionary()
+
+
+def _known_roles(session: AsyncSession) -> dict[int, tuple[float, StaffMember | None]]:
+    bind = session.get_bind()
+    return _roles.setdefault(bind if isinstance(bind, Engine) else bind.engine, {})
+
+
+def _forget_roles(session: AsyncSession) -> None:
+    """Staff changed: every role is read again. Call it wherever staff rows change."""
+    _known_roles(session).clear()
+
+
 async def role_of(
     session: AsyncSession, owner_ids: list[int], telegram_id: int
 ) -> StaffMember | None:
     if telegram_id in owner_ids:
         return StaffMember(telegram_id, Role.OWNER)
+    known = _known_roles(session)
+    now = time.monotonic()
+    if (hit := known.get(telegram_id)) is not None and hit[0] > now:
+        return hit[1]
     staff = await staff_repo.active_member(session, telegram_id)
-    return StaffMember(telegram_id, Role(staff.role), staff.store) if staff else None
+    member = StaffMember(telegram_id, Role(staff.role), staff.store) if staff else None
+    known[telegram_id] = (now + ROLE_TTL, member)
+    return member
 
 
 async def create_invite(
@@ -96,4 +122,5 @@ async def accept_invite(
     assert invite is not None
     await staff_repo.add_member(session, telegram_id, invite.role, invite.store, name[:100])
     await session.commit()
+    _forget_roles(session)
     return StaffMember(telegram_id, Role(invite.role), invite.store)

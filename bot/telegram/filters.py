@@ -1,11 +1,14 @@
-"""The Telegram side of the one permission check (`bot.services.staff.role_of`)."""
+"""Filters: the Telegram side of the one permission check, commands, and the shortcut table."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from aiogram import Bot
+from aiogram.dispatcher.event.handler import CallableObject
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject, User
+from aiogram.types import Message, TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.staff import Role, role_of
@@ -29,3 +32,53 @@ class StaffOnly(Filter):
             return False
         member = await role_of(session, settings.owner_ids, event_from_user.id)
         return {"staff": member} if member and member.role in self.roles else False
+
+
+async def _command_name(message: Message, bot: Bot) -> str | None:
+    """`/name`, `/name args` or `/name@this_bot`: the name, lower case; None for anything else."""
+    text = message.text
+    if not text or not text.startswith("/"):
+        return None
+    words = text[1:].split(maxsplit=1)
+    if not words:
+        return None
+    name, _, mention = words[0].partition("@")
+    if mention and mention.lower() != ((await bot.me()).username or "").lower():
+        return None  # a command for another bot in the same group
+    return name.lower()
+
+
+class NotCommand(Filter):
+    """Form steps take text, never a command: commands win over an open form.
+
+    Async on purpose, as every filter here: aiogram runs synchronous filters in a worker thread.
+    """
+
+    async def __call__(self, message: Message) -> bool:
+        return not (message.text or "").startswith("/")
+
+
+class Shortcut(Filter):
+    """The frequent commands and menu buttons, found with one lookup instead of every router.
+
+    `by_text` maps an exact text (a button label in any language) or a lower-case word to a
+    handler, `by_command` a command name; the handler is handed over as `shortcut`.
+    """
+
+    def __init__(
+        self, by_text: Mapping[str, CallableObject], by_command: Mapping[str, CallableObject]
+    ) -> None:
+        self._by_text = dict(by_text)
+        self._by_command = dict(by_command)
+
+    async def __call__(self, message: Message, bot: Bot) -> bool | dict[str, Any]:
+        text = message.text
+        if not text:
+            return False
+        route = self._by_text.get(text)
+        if route is None and text[0] == "/":
+            name = await _command_name(message, bot)
+            route = self._by_command.get(name) if name else None
+        elif route is None and len(text) < 20:
+            route = self._by_text.get(text.strip().lower())
+        return {"shortcut": route} if route is not None else False

@@ -38,6 +38,18 @@ class AdsCb(CallbackData, prefix="ads"):
     answer: str  # yes | no | back
 
 
+class CancelCb(CallbackData, prefix="cancel"):
+    """Leaves whatever form is open, from any step."""
+
+
+def cancel_button(texts: Texts) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=texts.form_cancel, callback_data=CancelCb().pack())
+
+
+def cancel_only(texts: Texts) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[cancel_button(texts)]])
+
+
 def _inline(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
@@ -125,7 +137,8 @@ def advertising(texts: Texts) -> InlineKeyboardMarkup:
 
 @cache
 def main_menu(texts: Texts) -> ReplyKeyboardMarkup:
-    """Built once per language: it goes with many replies."""
+    """Built once per language. Persistent: sent when it appears (welcome, /start, a lost
+    member's fallback), not with every reply, since Telegram keeps showing it."""
     return ReplyKeyboardMarkup(
         keyboard=[
             [KeyboardButton(text=texts.menu_balance), KeyboardButton(text=texts.menu_card)],

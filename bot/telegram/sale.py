@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import ledger
 from bot.services.members import Member
 from bot.settings import Settings
+from bot.telegram.keyboards import cancel_only
 from bot.texts import Texts
 
 
@@ -64,7 +65,7 @@ async def begin_sale(
             tier=html.quote(view.tier.name),
         )
     )
-    await message.answer(texts.sale_ask_amount)
+    await message.answer(texts.sale_ask_amount, reply_markup=cancel_only(texts))
 
 
 def sale_receipt_id(data: dict) -> str:

@@ -159,6 +159,11 @@ class Texts:
     # Service answers.
     already_done: str
     sorry: str
+    # Leaving any form: /cancel, the word, or the button under a question.
+    cancel_word: str
+    form_cancel: str
+    cancelled: str
+    nothing_to_cancel: str
     owner_phone_conflict: str
     # Advertising: the button under every advertising message and its answer.
     owner_pos_auth_failures: str

@@ -201,6 +201,10 @@ EN = Texts(
     campaign_presets=("Till", "Poster", "Receipt", "Flyer"),
     already_done="Already done 👌",
     sorry="Sorry, something went wrong. Please try again a little later.",
+    cancel_word="cancel",
+    form_cancel="✖️ Cancel",
+    cancelled="Cancelled.",
+    nothing_to_cancel="Nothing to cancel: no form is open.",
     owner_phone_conflict=(
         "⚠️ Another Telegram account (customer #{claimant}) tries to use the phone number of "
         "customer #{owner_customer}. Not merged automatically: please check."

@@ -500,18 +500,6 @@ async def customer_totals(
     return None if row is None else (int(row[1]), int(row[2]), int(row[3]))
 
 
-async def member_totals(
-    session: AsyncSession, telegram_id: int, now: datetime, until: datetime
-) -> tuple[int, int, int, int] | None:
-    """(customer id, spendable points, of which lapsing by `until`, spend) in one statement.
-
-    `/balance` is the most frequent request a member makes; one statement instead of three.
-    """
-    params = {"telegram": telegram_id, "at": now, "until": until}
-    row = (await session.execute(_BALANCE_OF_MEMBER, params)).first()
-    return None if row is None else (row[0], int(row[1]), int(row[2]), int(row[3]))
-
-
 async def history(
     session: AsyncSession, customer_id: int, offset: int, limit: int
 ) -> list[tuple[LedgerEntry, Purchase | None]]:

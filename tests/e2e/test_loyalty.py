@@ -46,7 +46,7 @@ async def test_a_cashier_scans_the_card_and_the_customer_sees_the_points(
     await bot.reply(cashier)  # the amount question
     receipt_q = await bot.say(cashier, "1 250")
     redeem_q = await bot.say(cashier, "R-1")
-    assert redeem_q.button_texts() == ["Списать 100", "Не списывать"]
+    assert redeem_q.button_texts() == ["Списать 100", "Не списывать", "✖️ Отмена"]
     confirm = await bot.press(cashier, redeem_q, "Не списывать")
     assert "К оплате: <b>1\u00a0250\u00a0₽</b>" in confirm.text
     bot.fake.press(cashier, confirm, "✅ Провести")
@@ -58,7 +58,7 @@ async def test_a_cashier_scans_the_card_and_the_customer_sees_the_points(
         "🧾 Покупка на 1\u00a0250\u00a0₽: начислено 62 балла. Баланс: <b>162 балла</b>."
     )
     await bot.quiet()
-    assert receipt_q.button_texts() == ["Без номера"]
+    assert receipt_q.button_texts() == ["Без номера", "✖️ Отмена"]
     async with bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Purchase)) == 1
 
@@ -136,7 +136,7 @@ async def test_bring_a_friend_pays_both_after_the_first_purchase(running: Runnin
     assert "<b>300 баллов</b>" in (await bot.say(anna, "/balance")).text
     assert "<b>350 баллов</b>" in (await bot.say(boris, "/balance")).text
     assert "По ней присоединились: 1" in (await bot.say(anna, "/invite")).text
-    assert receipt_q.button_texts() == ["Без номера"]
+    assert receipt_q.button_texts() == ["Без номера", "✖️ Отмена"]
 
 
 async def test_history_pages_through_operations(running: RunningBot) -> None:

@@ -1,0 +1,45 @@
+"""Half-filled forms (aiogram FSM records): every change is one statement, built once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.base import utcnow
+from db.models import FsmRecord
+
+# Core statements on the table: no ORM unit of work for a row that is only ever replaced whole.
+_TABLE: Table = FsmRecord.__table__  # type: ignore[assignment]
+# Parameters are named apart from the columns: SQLAlchemy keeps column names for itself.
+_VALUES: dict[str, Any] = {
+    "state": bindparam("p_state"),
+    "data": bindparam("p_data"),
+    "updated_at": bindparam("p_at"),
+}
+_ALL = select(_TABLE.c.key, _TABLE.c.state, _TABLE.c.data)
+_ADD = insert(_TABLE).values(key=bindparam("p_key"), **_VALUES)
+_CHANGE = update(_TABLE).where(_TABLE.c.key == bindparam("p_key")).values(**_VALUES)
+_DROP = delete(_TABLE).where(_TABLE.c.key == bindparam("p_key"))
+
+
+async def all_forms(session: AsyncSession) -> list[tuple[str, str | None, dict[str, Any]]]:
+    """Every open form: a cleared form leaves no row, so these are the forms people are in."""
+    return [(key, state, dict(data or {})) for key, state, data in await session.execute(_ALL)]
+
+
+async def add_form(session: AsyncSession, key: str, state: str | None, data: dict) -> None:
+    await session.execute(_ADD, _params(key, state, data))
+
+
+async def change_form(session: AsyncSession, key: str, state: str | None, data: dict) -> None:
+    await session.execute(_CHANGE, _params(key, state, data))
+
+
+async def drop_form(session: AsyncSession, key: str) -> None:
+    await session.execute(_DROP, {"p_key": key})
+
+
+def _params(key: str, state: str | None, data: dict) -> dict[str, Any]:
+    return {"p_key": key, "p_state": state, "p_data": data, "p_at": utcnow()}
