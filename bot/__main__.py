@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import cli_stats
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -60,8 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     adjust.add_argument("--reason", required=True, help="kept in the ledger with who did it")
     adjust.add_argument("--by", default="owner", help="who makes it (default: owner)")
 
-    stats = commands.add_parser("stats", help="reports")
-    stats.add_argument("report", choices=["sources"], help="sources: the signup funnel")
+    stats = commands.add_parser("stats", help="the base's figures (or `sources`: the funnel)")
+    stats.add_argument("report", nargs="?", choices=["sources"], help="sources: the signup funnel")
+    cli_stats.add_commands(commands)
     return parser
 
 
@@ -79,6 +81,18 @@ async def _migrate(settings: Settings) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
+    if command == "stats" and args.report is None:
+        return asyncio.run(cli_stats.print_stats(settings))
+    if command == "export":
+        return asyncio.run(cli_stats.export_base(settings, args.format, args.out))
+    if command == "import":
+        return asyncio.run(
+            cli_stats.import_base(
+                settings, args.file, dry_run=args.dry_run, yes=args.yes, invites=args.invites
+            )
+        )
+    if command == "audit":
+        return asyncio.run(cli_stats.print_audit(settings, args.page))
     if command in ("qr", "sources", "stats", "receipt", "pos-token", "adjust"):
         from bot import shell
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,10 +42,14 @@ class Customer(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'active')", name="status"),
         CheckConstraint("gender IS NULL OR gender IN ('female', 'male')", name="gender"),
+        # Statistics: new customers per week, and the base by source.
+        Index("ix_customers_status_signed_up", "status", "signed_up_at"),
+        Index("ix_customers_status_source", "status", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # None for a customer imported from the shop's old spreadsheet who has not come to the bot.
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     language: Mapped[str] = mapped_column(String(8), default="ru")
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
@@ -64,6 +69,10 @@ class Customer(Base):
     unreachable_at: Mapped[datetime | None]
     # Bumped first in every ledger transaction: the row lock that serialises two cashiers.
     ledger_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Brought in by `clientbase import` / `/import`; consent_pending: no dated consent in the
+    # file, so nothing is ever sent to them until they consent in the bot themselves.
+    imported_at: Mapped[datetime | None]
+    consent_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Consent(Base):
@@ -99,6 +108,8 @@ class LedgerEntry(Base):
         ),
         CheckConstraint("remaining IS NULL OR remaining >= 0", name="remaining"),
         Index("ix_ledger_entries_lots", "customer_id", "remaining"),
+        # Statistics: the program's liability (live lots) without reading every entry.
+        Index("ix_ledger_entries_live", "remaining", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -140,6 +151,15 @@ class Purchase(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refunded"),
+        # Statistics: per-customer purchase figures and revenue per week read only the index.
+        Index(
+            "ix_purchases_customer_figures",
+            "customer_id",
+            "created_at",
+            "amount",
+            "refunded_amount",
+        ),
+        Index("ix_purchases_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -327,7 +347,26 @@ class ConsentText(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class AuditEntry(Base):
+    """Who did what, when and from where: views of others' data, exports, imports, changes.
+
+    `details` carries ids and counts, never a phone or a name: the audit log outlives consents.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (CheckConstraint("channel IN ('messenger', 'pos', 'shell')", name="channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 __all__ = [
+    "AuditEntry",
     "Base",
     "Consent",
     "ConsentText",

@@ -154,6 +154,53 @@ class Texts:
     already_done: str
     sorry: str
     owner_phone_conflict: str
+    # Statistics (/stats, `clientbase stats`), export and import (/export, /import).
+    stats_summary: str
+    stats_segments: tuple[str, ...]
+    stats_sources_title: str
+    stats_source_line: str
+    stats_top_title: str
+    stats_top_line: str
+    stats_decay_title: str
+    stats_decay_line: str
+    chart_growth: str
+    chart_growth_base: str
+    chart_growth_new: str
+    chart_funnel: str
+    chart_funnel_steps: tuple[str, ...]
+    chart_segments: str
+    chart_revenue: str
+    chart_liability: str
+    chart_liability_lapsing: str
+    chart_later: str
+    chart_never: str
+    export_columns: tuple[str, ...]
+    export_consent_active: str
+    export_consent_pending: str
+    export_consent_withdrawn: str
+    export_yes: str
+    export_no: str
+    export_caption: str
+    import_ask_file: str
+    import_unreadable: str
+    import_no_phone_column: str
+    import_summary: str
+    import_refused_title: str
+    import_refused_line: str
+    import_merges_title: str
+    import_merge_row: str
+    import_merge_base: str
+    import_reason_phone_missing: str
+    import_reason_phone: str
+    import_reason_birthday: str
+    import_reason_points: str
+    import_reason_consent: str
+    import_confirm: str
+    import_cancel: str
+    import_cancelled: str
+    import_done: str
+    import_nothing: str
+    import_too_large: str
 
     def points(self, amount: int) -> str:
         """`21 балл`, `22 балла`, `25 баллов`: Russian plural rules (English uses one and many)."""
