@@ -67,12 +67,12 @@ async def export_base(settings: Settings, fmt: str, out: Path) -> int:
             settings.link_key,
             settings.program,
             texts,
-            fmt,
+            [fmt],
             actor=SHELL,
             channel=audit.Channel.SHELL,
             bot_username=settings.bot_username,
         )
-    await asyncio.to_thread(out.write_bytes, result.data)
+    await asyncio.to_thread(out.write_bytes, result.files[0].data)
     print(
         texts.export_caption.format(customers=result.customers, with_data=result.with_personal_data)
     )

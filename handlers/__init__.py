@@ -7,7 +7,7 @@ can assemble a fresh bot in the same process.
 from aiogram import Router
 
 from bot.telegram.questions import FormChatMiddleware
-from handlers import cashier, fallback, menu, owner, receipt, signup, start
+from handlers import cashier, exchange, fallback, menu, owner, receipt, signup, start, stats
 
 
 def build_router() -> Router:
@@ -20,6 +20,8 @@ def build_router() -> Router:
     root.include_routers(
         form_routers[0],
         owner.build_router(),
+        stats.build_router(),
+        exchange.build_router(),
         cashier.build_router(),
         receipt.build_router(),
         form_routers[1],

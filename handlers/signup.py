@@ -91,7 +91,9 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
     if phone is None:
         await form.again(texts.bad_phone)
         return
-    conflict = await signup.check_phone(session, form.user.id, phone)
+    conflict = await signup.check_phone(
+        session, form.user.id, phone, shared_contact=message.contact is not None
+    )
     if conflict is not None:
         if conflict.is_new:
             alert = texts_for(settings.default_language).owner_phone_conflict.format(

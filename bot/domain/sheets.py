@@ -101,7 +101,9 @@ def _cell_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    text = str(value).strip()
+    # Our own export neutralised it: `'=…` back to `=…`.
+    return text[1:] if text.startswith("'") and text[1:2] in _DANGEROUS else text
 
 
 def _header(text: str) -> str | None:

@@ -15,6 +15,7 @@ the bot, consent, and share the same phone with the contact button (see `adopt_i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -44,6 +45,11 @@ IMPORT_CONSENT_TEXT = (
 class ExportFile:
     name: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class Export:
+    files: tuple[ExportFile, ...]
     customers: int
     with_personal_data: int
 
@@ -101,14 +107,14 @@ async def export(
     link_key: bytes,
     program: Program,
     texts: Texts,
-    fmt: str,
+    formats: Sequence[str],
     *,
     actor: str,
     channel: audit.Channel,
     bot_username: str | None = None,
     now: datetime | None = None,
-) -> ExportFile:
-    """The base as XLSX or CSV, audited in the same transaction (committed here)."""
+) -> Export:
+    """The base as XLSX and/or CSV, audited in the same transaction (committed here)."""
     now = now or utcnow()
     labels = {link.id: link.label for link in await list_sources(session, link_key)}
     rows: list[list[object]] = []
@@ -149,21 +155,25 @@ async def export(
                 invite,
             ]
         )
-    write = sheets.write_xlsx if fmt == "xlsx" else sheets.write_csv
-    data = write(texts.export_columns, rows)
+    files = tuple(
+        ExportFile(
+            f"customers-{now.date().isoformat()}.{fmt}",
+            (sheets.write_xlsx if fmt == "xlsx" else sheets.write_csv)(texts.export_columns, rows),
+        )
+        for fmt in formats
+    )
     await audit.record(
         session,
         actor,
         channel,
         "export",
         None,
-        format=fmt,
+        formats=",".join(formats),
         customers=len(rows),
         with_personal_data=with_data,
     )
     await session.commit()
-    name = f"customers-{now.date().isoformat()}.{fmt}"
-    return ExportFile(name, data, len(rows), with_data)
+    return Export(files, len(rows), with_data)
 
 
 # --- import ---------------------------------------------------------------------------------

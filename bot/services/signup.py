@@ -16,7 +16,7 @@ from bot.domain.consent import ConsentKind, text_version
 from bot.domain.phone import mask_phone
 from bot.domain.program import Program
 from bot.domain.questionnaire import SignupAnswers
-from bot.services import ledger
+from bot.services import exchange, ledger
 from bot.services.sources import resolve_start
 from db.base import utcnow
 from db.models import Customer
@@ -79,6 +79,8 @@ async def open_bot(
     if ref is not None and ref.kind == REFERRAL_KIND:
         referrer_id = await _referrer(session, ref.id, telegram_id)
         payload = None  # an invite is not a source: the funnel counts it as "unknown"
+    elif ref is not None and ref.kind == exchange.IMPORT_KIND:
+        payload = None  # an imported customer's invite: matched by phone after consent
     source_id = await resolve_start(session, link_key, payload)
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     await session.commit()
@@ -147,10 +149,19 @@ async def decline_consent(session: AsyncSession, source_id: int | None) -> None:
     await session.commit()
 
 
-async def check_phone(session: AsyncSession, telegram_id: int, phone: str) -> PhoneConflict | None:
-    """None when the phone is free for this person; otherwise record it for the owner."""
+async def check_phone(
+    session: AsyncSession, telegram_id: int, phone: str, *, shared_contact: bool = False
+) -> PhoneConflict | None:
+    """None when the phone is free for this person; otherwise record it for the owner.
+
+    A customer imported from the shop's spreadsheet (no messenger account yet) with this phone
+    is taken over at the end of signup, but only when the person shared their own contact:
+    Telegram vouches for that number, while a typed one could be anybody's.
+    """
     holder = await customer_repo.by_phone(session, phone)
     if holder is None or holder.telegram_id == telegram_id:
+        return None
+    if shared_contact and holder.telegram_id is None and holder.imported_at is not None:
         return None
     claimant = await customer_repo.by_telegram_id(session, telegram_id)
     claimant_id = claimant.id if claimant else 0
@@ -187,6 +198,8 @@ async def complete(
     if customer is None:
         raise LookupError("complete() before give_consent()")
     if customer.status == EntryStatus.PENDING:
+        # Consent is given by now: an imported row with this (contact-proved) phone is theirs.
+        await exchange.adopt_imported(session, customer.id, answers.phone)
         version = text_version(ConsentKind.ADVERTISING, language, ads_text)
         await consents.remember_text(session, version, ConsentKind.ADVERTISING, language, ads_text)
         customer.name = answers.name
