@@ -6,10 +6,11 @@ data only where the personal-data consent is in force.
 Import: the shop's old spreadsheet. `plan_import` is the dry run (every refused row by its row
 number and why, every merge by phone); `run_import` writes the plan in the caller's one
 transaction, so a failure leaves nothing behind. Balances become ledger bonus lots (reason
-"import") through `ledger.grant_bonus`, keyed by the file's digest and row, so importing the
-same file twice credits nobody twice. Imported people without a dated consent are kept with
-`consent_pending` and no messenger account: nothing can be sent to them until they come to
-the bot, consent, and share the same phone with the contact button (see `adopt_imported`).
+"import") through `ledger.grant_bonuses` (the batch twin of `grant_bonus`), keyed by the
+file's digest and row, so importing the same file twice credits nobody twice. Imported people
+without a dated consent are kept with `consent_pending` and no messenger account: nothing can
+be sent to them until they come to the bot, consent, and share the same phone with the
+contact button (see `adopt_imported`).
 """
 
 from __future__ import annotations
@@ -318,19 +319,18 @@ async def run_import(
                     for p in dated
                 ],
             )
-        for phone, entries in draft.points.items():
-            for row, points in entries:
-                await ledger.grant_bonus(
-                    session,
-                    program,
-                    ids[phone],
-                    points,
-                    key=f"import:{draft.plan.digest}:{row}",
-                    reason="import",
-                    actor=actor,
-                    now=now,
-                    commit=False,
-                )
+        await ledger.grant_bonuses(
+            session,
+            program,
+            [
+                (ids[phone], points, f"import:{draft.plan.digest}:{row}")
+                for phone, entries in draft.points.items()
+                for row, points in entries
+            ],
+            reason="import",
+            actor=actor,
+            now=now,
+        )
         plan = draft.plan
         await audit.record(
             session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Customer, LedgerAllocation, LedgerEntry, Purchase, PurchaseRefund
@@ -223,3 +223,22 @@ async def member_totals(
         )
     ).one_or_none()
     return None if row is None else (row[0], int(row[1]), int(row[2]), int(row[3]))
+
+
+async def existing_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of these idempotency keys are taken already (checked in chunks)."""
+    taken: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        taken.update(
+            await session.scalars(
+                select(LedgerEntry.idempotency_key).where(LedgerEntry.idempotency_key.in_(chunk))
+            )
+        )
+    return taken
+
+
+async def add_many(session: AsyncSession, rows: list[dict[str, object]]) -> None:
+    """Many new entries in a few multi-row INSERTs; a key taken meanwhile fails the whole."""
+    for start in range(0, len(rows), 500):
+        await session.execute(insert(LedgerEntry), rows[start : start + 500])
