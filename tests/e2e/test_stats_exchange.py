@@ -1,0 +1,102 @@
+"""The owner's /stats, /export and /import through the real bot and the fake Telegram."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+from PIL import Image
+from sqlalchemy import select
+
+from bot.sandbox.fake_telegram import FakeUser
+from bot.services import audit, exchange, ledger
+from db.models import Customer
+from tests.e2e.conftest import OWNER_ID, RunningBot
+from tests.e2e.test_signup import sign_up
+
+OWNER = FakeUser(id=OWNER_ID, first_name="Ольга")
+
+
+async def test_owner_gets_figures_and_five_charts(running: RunningBot) -> None:
+    bot = running
+    await sign_up(bot, bot.new_user())
+    summary = await bot.say(OWNER, "/stats")
+    assert "База на" in summary.text and "Клиентов: 1 (за эту неделю +1)" in summary.text
+    assert "Баллов на руках: 100 баллов" in summary.text
+    photos = [await bot.reply(OWNER) for _ in range(5)]
+    assert [p.method for p in photos] == ["sendMediaGroup"] * 5
+    for photo in photos:
+        assert photo.file_bytes is not None
+        assert Image.open(io.BytesIO(photo.file_bytes)).size == (800, 450)
+    await bot.quiet()
+    assert len(bot.fake.messages_to(OWNER.id)) == 6  # nothing else was sent
+
+    customer = bot.new_user()
+    await sign_up(bot, customer)
+    refused = await bot.say(customer, "/stats")
+    assert "только владельцу" in refused.text
+
+
+async def test_owner_exports_the_base_and_it_is_audited(running: RunningBot) -> None:
+    bot = running
+    member = bot.new_user(first_name="Анна")
+    await sign_up(bot, member)
+    bot.fake.send_text(OWNER, "/export")
+    xlsx, csv = await bot.reply(OWNER), await bot.reply(OWNER)
+    assert xlsx.file_name is not None and xlsx.file_name.endswith(".xlsx")
+    assert csv.file_name is not None and csv.file_name.endswith(".csv")
+    assert csv.text is not None and "Клиентов: 1" in csv.text
+    rows = list(load_workbook(io.BytesIO(xlsx.file_bytes or b"")).worksheets[0].values)
+    assert rows[1][2] == "Анна" and rows[1][3] == f"'+7916{member.id:07d}"
+    assert f"+7916{member.id:07d}".encode() in (csv.file_bytes or b"")
+    async with bot.sessions() as session:
+        shown = await audit.page(session)
+    assert [(r.action, r.actor, r.channel) for r in shown.records] == [
+        ("export", f"tg:{OWNER_ID}", "messenger")
+    ]
+
+    refused = await bot.say(member, "/export")
+    assert "только владельцу" in refused.text
+
+
+async def test_owner_imports_after_a_dry_run_and_the_person_claims_it(running: RunningBot) -> None:
+    bot = running
+    person = bot.new_user(first_name="Вера")
+    table = (
+        "Имя;Телефон;Баллы;Согласие\n"
+        f"Вера;8916{person.id:07d};300;\n"
+        "Без телефона;;10;\n"
+        "Борис;+79160000002;;01.02.2024\n"
+    )
+    ask = await bot.say(OWNER, "/import")
+    assert "Пришлите файл" in ask.text
+    bot.fake.send_document(OWNER, table.encode(), "old-base.csv")
+    report = await bot.reply(OWNER)
+    assert "Строк в файле: 3. Новых клиентов: 2" in report.text
+    assert "строка 3: нет телефона" in report.text
+    confirm = await bot.reply(OWNER)
+    async with bot.sessions() as session:
+        assert await session.scalar(select(Customer)) is None  # the dry run wrote nothing
+    done = await bot.press(OWNER, confirm, "✅ Загрузить")
+    assert "загружено новых клиентов 2" in done.text
+    invites = await bot.reply(OWNER)
+    assert invites.file_name is not None and invites.file_name.startswith("invites-")
+    link = (invites.file_bytes or b"").decode("utf-8-sig").splitlines()[1].split(";")[2]
+    assert link.startswith("https://t.me/clientbase_test_bot?start=m")
+
+    # The same button again does nothing more.
+    bot.fake.press(OWNER, confirm, "✅ Загрузить")
+    await bot.quiet()
+    async with bot.sessions() as session:
+        assert len(list(await session.scalars(select(Customer)))) == 2
+        shown = await audit.page(session)
+    assert [r.action for r in shown.records] == ["import"]
+
+    # Vera opens her invite, consents and shares her own contact: the imported points are hers.
+    await sign_up(bot, person, link.split("start=")[1])
+    async with bot.sessions() as session:
+        rows = list(await session.scalars(select(Customer).order_by(Customer.id)))
+        vera = next(c for c in rows if c.telegram_id == person.id)
+        assert await ledger.points_of(session, vera.id) == 300 + 100
+    assert len(rows) == 2  # taken over, not duplicated
+    assert exchange.IMPORT_KIND == "m"
