@@ -17,8 +17,13 @@ from bot.texts import texts_for
 log = logging.getLogger(__name__)
 
 
-async def send_quietly(bot: Bot, chat_id: int, text: str) -> None:
-    """Best effort: a person who blocked the bot must not break the cashier's or owner's flow."""
+async def send_quietly(bot: Bot, chat_id: int | None, text: str) -> None:
+    """Best effort: a person who blocked the bot must not break the cashier's or owner's flow.
+
+    No chat: an imported customer who has not come to the bot; they are never messaged.
+    """
+    if chat_id is None:
+        return
     try:
         await bot.send_message(chat_id, text)
     except TelegramAPIError as exc:

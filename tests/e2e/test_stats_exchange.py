@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
 
+import pytest
 from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
@@ -100,3 +102,32 @@ async def test_owner_imports_after_a_dry_run_and_the_person_claims_it(running: R
         assert await ledger.points_of(session, vera.id) == 300 + 100
     assert len(rows) == 2  # taken over, not duplicated
     assert exchange.IMPORT_KIND == "m"
+
+
+async def test_a_sale_to_an_imported_customer_messages_nobody(
+    running: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = running
+    async with bot.sessions() as session:
+        await exchange.run_import(
+            session,
+            bot.settings.program,
+            bot.settings.link_key,
+            "Имя;Телефон;Баллы\nГлеб;+79160000077;50\n".encode(),
+            actor="shell",
+            channel=audit.Channel.SHELL,
+            language="ru",
+        )
+    await bot.say(OWNER, "/sale")
+    found = await bot.say(OWNER, "+7 916 000-00-77")
+    assert "Глеб" in found.text
+    await bot.reply(OWNER)  # the amount question
+    receipt_q = await bot.say(OWNER, "1000")
+    await bot.press(OWNER, receipt_q, "Без номера")  # how many points to spend?
+    confirm = await bot.say(OWNER, "0")
+    done = await bot.press(OWNER, confirm, "✅ Провести")
+    assert "Проведено" in done.text
+    await bot.quiet()
+    chats = {message.chat_id for message in bot.fake.sent}
+    assert chats == {OWNER.id}
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
