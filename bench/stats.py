@@ -8,8 +8,8 @@ Setup: a fresh SQLite file in a temporary directory (or ``--database-url``: an E
 e.g. ``postgresql+asyncpg://postgres@127.0.0.1/bench_stats``), migrated with ``db.migrate``, then
 filled by the database itself (a recursive CTE on SQLite, ``generate_series`` on PostgreSQL):
 N customers (1 000 000) over two years, 20 sources, 2 N purchases over 70 % of them (the
-rest never bought; 1 purchase in 40 partly refunded, 1 in 97 a big one that makes VIPs), N bonus lots with expiries from a month
-ago to a year ahead, 1 in 50 customers unreachable.
+rest never bought; 1 purchase in 40 partly refunded, 1 in 97 a big one that makes VIPs),
+N bonus lots with expiries from a month ago to a year ahead, 1 in 50 customers unreachable.
 
 Then, each three times (the best is printed, so a cold cache does not count): every query of
 `bot.services.stats.report`, the whole report, and drawing the five charts. Memory: the peak of
