@@ -89,7 +89,7 @@ _SQLITE_FILL = [
 _PG_FILL = [
     """
     INSERT INTO sources (id, store, campaign, employee, enabled, created_at)
-    SELECT n, 'Store ' || (n % 5), 'Campaign ' || n, '', true, :now
+    SELECT n, 'Store ' || (n % 5), 'Campaign ' || n, '', true, CAST(:now AS timestamptz)
     FROM generate_series(1, 20) n
     """,
     """
@@ -98,9 +98,10 @@ _PG_FILL = [
         unreachable_at)
     SELECT n, 1000000000 + n, 'active', 'ru', CASE WHEN n % 5 = 0 THEN NULL ELSE 1 + n % 20 END,
         'Клиент ' || n, '+7900' || lpad(n::text, 7, '0'), '[]', n % 3 = 0,
-        :now - (n % 730) * interval '1 day', :now - (n % 730) * interval '1 day',
+        CAST(:now AS timestamptz) - (n % 730) * interval '1 day',
+        CAST(:now AS timestamptz) - (n % 730) * interval '1 day',
         lpad(n::text, 8, '0'), 0, false,
-        CASE WHEN n % 50 = 0 THEN :now - (n % 300) * interval '1 day' END
+        CASE WHEN n % 50 = 0 THEN CAST(:now AS timestamptz) - (n % 300) * interval '1 day' END
     FROM generate_series(1, :n) n
     """,
     """
@@ -109,18 +110,18 @@ _PG_FILL = [
     SELECT 1 + (n * 2654435761) % (:n * 7 / 10),
         '', 10000 + (n * 37) % 500000 + CASE WHEN n % 97 = 0 THEN 5000000 ELSE 0 END, 0, 0,
         CASE WHEN n % 40 = 0 THEN (10000 + (n * 37) % 500000) / 2 ELSE 0 END, 'pos', '',
-        :now - ((n * 7) % 720) * interval '1 day' - (n % 86400) * interval '1 second'
+        CAST(:now AS timestamptz) - ((n * 7) % 720) * interval '1 day'
+            - (n % 86400) * interval '1 second'
     FROM generate_series(1::bigint, 2 * :n) n
     """,
     """
     INSERT INTO ledger_entries (customer_id, kind, points, reason, idempotency_key, created_at,
         remaining, expires_at, actor)
-    SELECT 1 + (n * 40503) % :n, 'bonus', 300, '', 'b' || n, :now, n % 300,
-        :now + ((n % 400) - 30) * interval '1 day', ''
+    SELECT 1 + (n * 40503) % :n, 'bonus', 300, '', 'b' || n, CAST(:now AS timestamptz), n % 300,
+        CAST(:now AS timestamptz) + ((n % 400) - 30) * interval '1 day', ''
     FROM generate_series(1::bigint, :n) n
     """,
     "SELECT setval('customers_id_seq', :n)",
-    "ANALYZE",
 ]
 
 
@@ -131,9 +132,11 @@ async def fill(engine: AsyncEngine, customers: int, now: datetime) -> float:
     async with engine.begin() as connection:
         for statement in _PG_FILL if postgres else _SQLITE_FILL:
             await connection.execute(text(statement), {"n": customers, "now": stamp})
-    if not postgres:
-        async with engine.connect() as connection:
-            await connection.execute(text("ANALYZE"))
+    # What autovacuum does soon after a bulk load: statistics, and the visibility map without
+    # which PostgreSQL cannot answer from the covering indexes alone (6-9 s instead of 1 s).
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE" if postgres else "ANALYZE"))
     return time.perf_counter() - started
 
 
