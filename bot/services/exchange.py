@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -150,7 +151,7 @@ async def export(
                 program.tier_for(int(net)).name,
                 int(points),
                 int(purchases),
-                int(net) / 100,
+                Decimal(int(net)) / 100,  # roubles, exact: money is never a float
                 last_at.date().isoformat() if last_at else None,
                 texts.export_yes if customer.imported_at else texts.export_no,
                 invite,
