@@ -94,6 +94,9 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
     conflict = await signup.check_phone(
         session, form.user.id, phone, shared_contact=message.contact is not None
     )
+    if conflict is not None and conflict.imported:
+        await form.again(texts.phone_imported_share)
+        return
     if conflict is not None:
         if conflict.is_new:
             alert = texts_for(settings.default_language).owner_phone_conflict.format(

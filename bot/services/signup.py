@@ -53,6 +53,8 @@ class PhoneConflict:
     masked_phone: str
     owner_customer_id: int
     claimant_customer_id: int
+    # The shop imported this phone: the person may claim it by sharing their own contact.
+    imported: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,10 @@ async def check_phone(
     holder = await customer_repo.by_phone(session, phone)
     if holder is None or holder.telegram_id == telegram_id:
         return None
-    if shared_contact and holder.telegram_id is None and holder.imported_at is not None:
-        return None
+    if holder.telegram_id is None and holder.imported_at is not None:
+        if shared_contact:
+            return None
+        return PhoneConflict(False, mask_phone(phone), holder.id, 0, imported=True)
     claimant = await customer_repo.by_telegram_id(session, telegram_id)
     claimant_id = claimant.id if claimant else 0
     phone_hash = hashlib.sha256(phone.encode()).hexdigest()[:24]

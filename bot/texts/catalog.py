@@ -201,6 +201,7 @@ class Texts:
     import_done: str
     import_nothing: str
     import_too_large: str
+    phone_imported_share: str
 
     def points(self, amount: int) -> str:
         """`21 балл`, `22 балла`, `25 баллов`: Russian plural rules (English uses one and many)."""

@@ -282,4 +282,5 @@ EN = Texts(
     import_done="Done: {new} new customers, {merged} merged, {points} points credited.",
     import_nothing="The file has no row that can be imported.",
     import_too_large="The file is too large for a Telegram bot (over 20 MB): import it with clientbase import.",
+    phone_imported_share="This number is already in the shop's records. To confirm it is yours, press “📱 Share my number” below, and your points come with it.",
 )

@@ -94,8 +94,22 @@ async def test_owner_imports_after_a_dry_run_and_the_person_claims_it(running: R
         shown = await audit.page(session)
     assert [r.action for r in shown.records] == ["import"]
 
-    # Vera opens her invite, consents and shares her own contact: the imported points are hers.
-    await sign_up(bot, person, link.split("start=")[1])
+    # Vera opens her invite and consents; a typed phone is no proof, her shared contact is.
+    consent = await bot.start_bot(person, link.split("start=")[1])
+    await bot.press(person, consent, "✅ Согласен(на)")
+    await bot.say(person, "Вера")
+    typed = await bot.say(person, f"+7916{person.id:07d}")
+    assert "нажмите кнопку «📱 Отправить номер»" in typed.text
+    bot.fake.share_contact(person, f"+7916{person.id:07d}")
+    await bot.reply(person)  # the phone confirmation
+    birthday_q = await bot.reply(person)
+    gender_q = await bot.press(person, birthday_q, "Пропустить")
+    city_q = await bot.press(person, gender_q, "Пропустить")
+    interests_q = await bot.press(person, city_q, "Пропустить")
+    ads_q = await bot.press(person, interests_q, "Готово ✔️")
+    welcome = await bot.press(person, ads_q, "Нет, спасибо")
+    assert "Вера" in welcome.text
+    assert [m.chat_id for m in bot.fake.sent if m.chat_id not in (OWNER.id, person.id)] == []
     async with bot.sessions() as session:
         rows = list(await session.scalars(select(Customer).order_by(Customer.id)))
         vera = next(c for c in rows if c.telegram_id == person.id)
