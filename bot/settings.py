@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    active_days: int = Field(default=90, ge=1, le=3650)
+    quiet_days: int = Field(default=90, ge=1, le=3650)
 
     # The scheduler (each hour is local time in TIMEZONE).
     scheduler_enabled: bool = True

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,10 +44,14 @@ class Customer(Base):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'active')", name="status"),
         CheckConstraint("gender IS NULL OR gender IN ('female', 'male')", name="gender"),
+        # Statistics: new customers per week, and the base by source.
+        Index("ix_customers_status_signed_up", "status", "signed_up_at"),
+        Index("ix_customers_status_source", "status", "source_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # None for a customer imported from the shop's old spreadsheet who has not come to the bot.
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     language: Mapped[str] = mapped_column(String(8), default="ru")
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
@@ -71,6 +76,10 @@ class Customer(Base):
     # referral). Points are never cached here: they are what the open lots hold.
     spend: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     purchase_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Brought in by `clientbase import` / `/import`; consent_pending: no dated consent in the
+    # file, so nothing is ever sent to them until they consent in the bot themselves.
+    imported_at: Mapped[datetime | None]
+    consent_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Consent(Base):
@@ -106,6 +115,8 @@ class LedgerEntry(Base):
         ),
         CheckConstraint("remaining IS NULL OR remaining >= 0", name="remaining"),
         Index("ix_ledger_entries_lots", "customer_id", "remaining"),
+        # Statistics: the program's liability (live lots) without reading every entry.
+        Index("ix_ledger_entries_live", "remaining", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -150,6 +161,15 @@ class Purchase(Base):
         # The same receipt twice is one purchase; NULL receipt ids never clash. Two columns, not
         # "store:id" glued: store "A" receipt "B:1" and store "A:B" receipt "1" are two receipts.
         UniqueConstraint("store", "receipt_id"),
+        # Statistics: per-customer purchase figures and revenue per week read only the index.
+        Index(
+            "ix_purchases_customer_figures",
+            "customer_id",
+            "created_at",
+            "amount",
+            "refunded_amount",
+        ),
+        Index("ix_purchases_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -389,7 +409,26 @@ Index(
 )
 
 
+class AuditEntry(Base):
+    """Who did what, when and from where: views of others' data, exports, imports, changes.
+
+    `details` carries ids and counts, never a phone or a name: the audit log outlives consents.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (CheckConstraint("channel IN ('messenger', 'pos', 'shell')", name="channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 __all__ = [
+    "AuditEntry",
     "Base",
     "Consent",
     "ConsentText",

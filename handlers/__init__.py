@@ -16,6 +16,7 @@ from bot.texts import LANGUAGES
 from handlers import (
     cancel,
     cashier,
+    exchange,
     fallback,
     menu,
     owner,
@@ -23,6 +24,7 @@ from handlers import (
     schedule,
     signup,
     start,
+    stats,
     unsubscribe,
 )
 
@@ -63,6 +65,8 @@ def build_router() -> Router:
         unsubscribe.build_router(),
         owner.build_router(),
         schedule.build_router(),
+        stats.build_router(),
+        exchange.build_router(),
         cashier.build_router(),
         receipt.build_router(),
         form_routers[1],

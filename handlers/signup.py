@@ -99,13 +99,21 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
         return
     try:
         conflict = await signup.save_phone(
-            session, settings.link_key, form.user.id, phone, settings.owner_ids
+            session,
+            settings.link_key,
+            form.user.id,
+            phone,
+            settings.owner_ids,
+            shared_contact=message.contact is not None,
         )
     except signup.PhoneTakenError:
         await form.again(texts.phone_taken)
         return
     except signup.NotSigningUpError:
         await form.lost()
+        return
+    if conflict is not None and conflict.imported:
+        await form.again(texts.phone_imported_share)
         return
     if conflict is not None:
         await form.again(texts.phone_taken)

@@ -47,8 +47,26 @@ def _shell(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _base(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import stats
+
+    if args.command == "export":
+        return asyncio.run(stats.export_base(settings, args.format, args.out))
+    if args.command == "import":
+        return asyncio.run(
+            stats.import_base(
+                settings, args.file, dry_run=args.dry_run, yes=args.yes, invites=args.invites
+            )
+        )
+    if args.command == "audit":
+        return asyncio.run(stats.print_audit(settings, args.page))
+    return asyncio.run(stats.print_stats(settings))
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
+    if command in ("export", "import", "audit") or (command == "stats" and args.report is None):
+        return _base(args, settings)
     if command == "jobs":
         from bot.cli import jobs
 

@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     run_one.add_argument("name", help="birthday, expiring_points, points_expiry, …")
     run_one.add_argument("--date", default=None, help="the day, YYYY-MM-DD (default: today)")
 
-    stats = commands.add_parser("stats", help="reports")
-    stats.add_argument("report", choices=["sources"], help="sources: the signup funnel")
+    stats = commands.add_parser("stats", help="the base's figures (or `sources`: the funnel)")
+    stats.add_argument("report", nargs="?", choices=["sources"], help="sources: the signup funnel")
+
+    export = commands.add_parser("export", help="write the customer base as XLSX or CSV")
+    export.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    export.add_argument("--out", type=Path, required=True, help="the file to write")
+    imp = commands.add_parser("import", help="bring in an old base from an XLSX or CSV file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="only show what would happen")
+    imp.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    imp.add_argument("--invites", type=Path, help="write the personal invite links (CSV) here")
+    log = commands.add_parser("audit", help="the audit log, newest first")
+    log.add_argument("--page", type=int, default=1)
     return parser

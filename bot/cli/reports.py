@@ -6,9 +6,15 @@ source as a short card; the shell, with a terminal's width, gets one table row p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from html import unescape
 
+from aiogram import html
+
+from bot.domain.money import format_rub
 from bot.services.funnel import FunnelReport, SourceFunnel
+from bot.services.stats import SEGMENTS, StatsReport
 from bot.texts import Texts
 
 
@@ -113,3 +119,70 @@ def funnel_table(report: FunnelReport, texts: Texts) -> str:
         for row in report.rows
     ]
     return "\n\n".join([render_table(texts.funnel_columns, rows), *_summary(report, texts, 60)])
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def stats_text(report: StatsReport, texts: Texts, *, active_days: int) -> str:
+    """The figures of `/stats` (HTML, for Telegram); `plain()` strips the tags for a terminal."""
+    names = dict(zip(SEGMENTS, texts.stats_segments, strict=True))
+    segments = ", ".join(
+        f"{names[s.segment]} {s.customers}"
+        for s in report.segments
+        if s.customers or s.segment != "cooling"
+    )
+    lines = [
+        texts.stats_summary.format(
+            date=report.at.date().strftime("%d.%m.%Y"),
+            customers=report.customers,
+            new_week=report.new_this_week,
+            active_days=active_days,
+            active_share=_share(report.active_share),
+            average_check="—" if report.average_check is None else format_rub(report.average_check),
+            repeat_rate=_share(report.repeat_rate),
+            outstanding=texts.points(report.liability.outstanding),
+            lapsing=texts.points(report.liability.lapsing_soon),
+            segments=segments,
+        )
+    ]
+    if report.sources:
+        lines += ["", texts.stats_sources_title]
+        lines += [
+            texts.stats_source_line.format(
+                label=html.quote(source.label or texts.funnel_unknown),
+                customers=source.customers,
+                ltv=format_rub(source.ltv),
+            )
+            for source in report.sources[:10]
+        ]
+    if report.decay:
+        lines += ["", texts.stats_decay_title]
+        lines += [
+            texts.stats_decay_line.format(
+                date=point.at.strftime("%d.%m.%Y"),
+                customers=point.customers,
+                unreachable=_share(point.unreachable_share),
+                inactive=_share(point.inactive_share),
+            )
+            for point in report.decay
+        ]
+    if report.top:
+        lines += ["", texts.stats_top_title]
+        lines += [
+            texts.stats_top_line.format(
+                rank=rank,
+                name=html.quote(top.first_name),
+                phone=top.masked_phone,
+                spend=format_rub(top.spend),
+                purchases=top.purchases,
+            )
+            for rank, top in enumerate(report.top, start=1)
+        ]
+    return "\n".join(lines)
+
+
+def plain(text: str) -> str:
+    """Telegram HTML as terminal text: tags dropped, entities decoded."""
+    return unescape(re.sub(r"</?[a-z]+>", "", text))

@@ -562,6 +562,10 @@ class FakeTelegram:
         content = self._media_json("photo", stored) | _present(caption=caption)
         return self._user_message(user, content)
 
+    def send_document(self, user: FakeUser, data: bytes, file_name: str) -> dict[str, Any]:
+        stored = self._new_file("document", data)
+        return self._user_message(user, self._media_json("document", stored, file_name))
+
     def send_voice(self, user: FakeUser, data: bytes = b"fake-voice") -> dict[str, Any]:
         stored = self._new_file("voice", data)
         return self._user_message(user, self._media_json("voice", stored))

@@ -52,6 +52,7 @@ __all__ = [
     "balance",
     "expire_all_due",
     "grant_bonus",
+    "grant_bonuses",
     "member_balance",
     "points_of",
     "record_purchase",
@@ -824,3 +825,40 @@ async def _give_back(
         if points == 0:
             break
     await repo.allocate(session, portions)
+
+
+async def grant_bonuses(
+    session: AsyncSession,
+    program: Program,
+    grants: list[tuple[int, int, str]],
+    *,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
+) -> int:
+    """Many bonus lots at once, `(customer id, points, key)`, as `grant_bonus` makes them one
+    by one; keys already used are skipped. For an import of thousands of customers: a few
+    statements instead of a savepoint per lot. Returns the points granted; not committed."""
+    now = now or utcnow()
+    grants = [grant for grant in grants if grant[1] > 0]
+    taken = await repo.existing_keys(session, [key for _, _, key in grants])
+    expires = (
+        now + timedelta(days=program.bonus_points_days) if program.bonus_points_days > 0 else None
+    )
+    rows: list[dict[str, object]] = [
+        {
+            "customer_id": customer_id,
+            "kind": "bonus",
+            "points": points,
+            "remaining": points,
+            "expires_at": expires,
+            "idempotency_key": key,
+            "reason": reason,
+            "actor": actor,
+            "created_at": now,
+        }
+        for customer_id, points, key in grants
+        if key not in taken
+    ]
+    await repo.add_many(session, rows)
+    return sum(int(row["points"]) for row in rows)  # type: ignore[call-overload]

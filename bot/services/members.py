@@ -20,7 +20,7 @@ class Member:
     """What a cashier may see of a customer: the first name and a masked phone, nothing more."""
 
     customer_id: int
-    telegram_id: int
+    telegram_id: int | None  # None: imported from a spreadsheet, not in the messenger yet
     first_name: str
     masked_phone: str
     card_code: str

@@ -22,7 +22,7 @@ from bot.domain.cards import new_card_code
 from bot.domain.consent import ConsentKind, text_version
 from bot.domain.program import Program
 from bot.domain.questionnaire import SignupAnswers, Step
-from bot.services import ledger
+from bot.services import exchange, ledger
 from bot.services.sources import resolve_start
 from db.base import utcnow
 from db.models import Customer
@@ -58,6 +58,8 @@ class PhoneConflict:
     is_new: bool
     owner_customer_id: int
     claimant_customer_id: int
+    # The shop imported this phone: the person may claim it by sharing their own contact.
+    imported: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ async def open_bot(
     if ref is not None and ref.kind == REFERRAL_KIND:
         referrer_id = await _referrer(session, ref.id, telegram_id)
         payload = None  # an invite is not a source: the funnel counts it as "unknown"
+    elif ref is not None and ref.kind == exchange.IMPORT_KIND:
+        payload = None  # an imported customer's invite: matched by phone after consent
     source_id = await resolve_start(session, link_key, payload)
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     await session.commit()
@@ -204,15 +208,29 @@ async def save_phone(
     telegram_id: int,
     phone: str,
     owner_ids: Sequence[int] = (),
+    *,
+    shared_contact: bool = False,
 ) -> PhoneConflict | None:
     """Keep the phone as this person's answer, or say whose it is (recorded for the owner).
 
     A member's phone is theirs. A phone someone else only typed mid-signup is no claim yet: it
-    moves to this person, and the other is asked for it again when they finish.
+    moves to this person, and the other is asked for it again when they finish. A customer the
+    shop imported from its spreadsheet (no messenger account yet) with this phone is taken over
+    here (points, purchases, consent records), but only when the person shared their own
+    contact: Telegram vouches for that number, while a typed one could be anybody's. Consent to
+    processing is on record by this step.
     """
     holder = await customer_repo.by_phone(session, phone)
     if holder is not None and holder.telegram_id != telegram_id:
-        if holder.status == EntryStatus.ACTIVE:
+        if holder.telegram_id is None and holder.imported_at is not None:
+            if not shared_contact:
+                return PhoneConflict(False, holder.id, 0, imported=True)
+            claimant = await customer_repo.by_telegram_id(session, telegram_id)
+            if claimant is None or claimant.status != EntryStatus.PENDING:
+                await session.rollback()
+                raise NotSigningUpError(telegram_id)
+            await exchange.adopt_imported(session, claimant.id, phone)
+        elif holder.status == EntryStatus.ACTIVE:
             return await _phone_conflict(
                 session, link_key, telegram_id, phone, holder.id, owner_ids
             )

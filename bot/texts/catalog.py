@@ -187,6 +187,55 @@ class Texts:
     schedule_states: tuple[tuple[str, str], ...]
     job_names: tuple[tuple[str, str], ...]
 
+    # Statistics (/stats, `clientbase stats`), export and import (/export, /import).
+    stats_summary: str
+    stats_segments: tuple[str, ...]
+    stats_sources_title: str
+    stats_source_line: str
+    stats_top_title: str
+    stats_top_line: str
+    stats_decay_title: str
+    stats_decay_line: str
+    chart_growth: str
+    chart_growth_base: str
+    chart_growth_new: str
+    chart_funnel: str
+    chart_funnel_steps: tuple[str, ...]
+    chart_segments: str
+    chart_revenue: str
+    chart_liability: str
+    chart_liability_lapsing: str
+    chart_later: str
+    chart_never: str
+    export_columns: tuple[str, ...]
+    export_consent_active: str
+    export_consent_pending: str
+    export_consent_withdrawn: str
+    export_yes: str
+    export_no: str
+    export_caption: str
+    import_ask_file: str
+    import_unreadable: str
+    import_no_phone_column: str
+    import_summary: str
+    import_refused_title: str
+    import_refused_line: str
+    import_merges_title: str
+    import_merge_row: str
+    import_merge_base: str
+    import_reason_phone_missing: str
+    import_reason_phone: str
+    import_reason_birthday: str
+    import_reason_points: str
+    import_reason_consent: str
+    import_confirm: str
+    import_cancel: str
+    import_cancelled: str
+    import_done: str
+    import_nothing: str
+    import_too_large: str
+    phone_imported_share: str
+
     # A promise of points is made only when there are points to give (WELCOME_BONUS may be 0).
     def declined_text(self, bonus: str | None) -> str:
         extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""

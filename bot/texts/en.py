@@ -247,6 +247,84 @@ EN = Texts(
         ("balance_digest", "Monthly balance digest"),
         ("housekeeping", "Personal data housekeeping"),
     ),
+    stats_summary=(
+        "📊 <b>The base on {date}</b>\n"
+        "Customers: {customers} (this week +{new_week})\n"
+        "Active (bought within {active_days} days): {active_share}\n"
+        "Average check: {average_check}; repeat purchases: {repeat_rate}\n"
+        "Points outstanding: {outstanding}, lapsing within 30 days: {lapsing}\n"
+        "Segments: {segments}"
+    ),
+    stats_segments=("potential", "one purchase", "active", "VIP", "gone quiet", "cooling"),
+    stats_sources_title="LTV by source (revenue per customer):",
+    stats_source_line="{label}: {customers} customers, LTV {ltv}",
+    stats_top_title="Top customers:",
+    stats_top_line="{rank}. {name} {phone} — {spend}, purchases: {purchases}",
+    stats_decay_title="Base decay (unreachable / inactive):",
+    stats_decay_line="{date}: {customers} customers, unreachable {unreachable}, inactive {inactive}",
+    chart_growth="Base growth by week",
+    chart_growth_base="whole base",
+    chart_growth_new="new this week",
+    chart_funnel="Signup funnel",
+    chart_funnel_steps=("opened", "consent", "questionnaire", "first purchase"),
+    chart_segments="Customer segments",
+    chart_revenue="Revenue by week, ₽",
+    chart_liability="Points outstanding: {outstanding}; when they lapse",
+    chart_liability_lapsing="points lapsing",
+    chart_later="later",
+    chart_never="never",
+    export_columns=(
+        "No",
+        "Card",
+        "Name",
+        "Phone",
+        "Birthday",
+        "Gender",
+        "City",
+        "Source",
+        "Consent state",
+        "Consent",
+        "Advertising",
+        "Tier",
+        "Points",
+        "Purchases",
+        "Spend, ₽",
+        "Last purchase",
+        "Imported",
+        "Invite link",
+    ),
+    export_consent_active="active",
+    export_consent_pending="awaiting consent",
+    export_consent_withdrawn="withdrawn",
+    export_yes="yes",
+    export_no="no",
+    export_caption="Customers: {customers}; personal data only for the {with_data} whose consent is in force.",
+    import_ask_file="Send the file with your base (Excel .xlsx or CSV). A “Phone” column is needed; “Name”, “Birthday”, “Gender”, “City”, “Points”, “Consent” (a date) are optional. I will show what would happen first and ask you to confirm.",
+    import_unreadable="I could not read the file: send an Excel (.xlsx) or CSV file.",
+    import_no_phone_column="The first row of the file has no “Phone” column.",
+    import_summary=(
+        "Rows in the file: {rows}. New customers: {new}, merged by phone: {merged}, "
+        "rows refused: {refused}. Points to credit: {points}.\n"
+        "Without a consent date: {pending} — nothing will be sent to them until they consent "
+        "in the bot themselves (their personal invite links come with the report)."
+    ),
+    import_refused_title="Refused:",
+    import_refused_line="row {row}: {reason}",
+    import_merges_title="Merged by phone:",
+    import_merge_row="row {row} → row {into} (same phone)",
+    import_merge_base="row {row} → customer #{customer} in the base (profile kept, points added)",
+    import_reason_phone_missing="no phone",
+    import_reason_phone="phone not recognised",
+    import_reason_birthday="birthday not recognised",
+    import_reason_points="points are not a whole number",
+    import_reason_consent="consent date not recognised or in the future",
+    import_confirm="✅ Import",
+    import_cancel="Cancel",
+    import_cancelled="Import cancelled, nothing written.",
+    import_done="Done: {new} new customers, {merged} merged, {points} points credited.",
+    import_nothing="The file has no row that can be imported.",
+    import_too_large="The file is too large for a Telegram bot (over 20 MB): import it with clientbase import.",
+    phone_imported_share="This number is already in the shop's records. To confirm it is yours, press “📱 Share my number” below, and your points come with it.",
 )
 
 EN_SHELL = ShellTexts(

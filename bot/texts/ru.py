@@ -248,6 +248,84 @@ RU = Texts(
         ("balance_digest", "Ежемесячная сводка баланса"),
         ("housekeeping", "Очистка персональных данных"),
     ),
+    stats_summary=(
+        "📊 <b>База на {date}</b>\n"
+        "Клиентов: {customers} (за эту неделю +{new_week})\n"
+        "Активных (покупка за {active_days} дн.): {active_share}\n"
+        "Средний чек: {average_check}; повторные покупки: {repeat_rate}\n"
+        "Баллов на руках: {outstanding}, из них сгорит за 30 дней: {lapsing}\n"
+        "Сегменты: {segments}"
+    ),
+    stats_segments=("потенциальные", "одна покупка", "активные", "VIP", "уснувшие", "остывают"),
+    stats_sources_title="LTV по источникам (выручка на клиента):",
+    stats_source_line="{label}: {customers} клиентов, LTV {ltv}",
+    stats_top_title="Лучшие клиенты:",
+    stats_top_line="{rank}. {name} {phone} — {spend}, покупок: {purchases}",
+    stats_decay_title="Старение базы (недоступны / неактивны):",
+    stats_decay_line="{date}: {customers} клиентов, недоступны {unreachable}, неактивны {inactive}",
+    chart_growth="Рост базы по неделям",
+    chart_growth_base="вся база",
+    chart_growth_new="новые за неделю",
+    chart_funnel="Воронка регистрации",
+    chart_funnel_steps=("открыли", "согласие", "анкета", "первая покупка"),
+    chart_segments="Сегменты клиентов",
+    chart_revenue="Выручка по неделям, ₽",
+    chart_liability="Баллы на руках: {outstanding}; когда сгорят",
+    chart_liability_lapsing="сгорит баллов",
+    chart_later="позже",
+    chart_never="бессрочно",
+    export_columns=(
+        "№",
+        "Карта",
+        "Имя",
+        "Телефон",
+        "День рождения",
+        "Пол",
+        "Город",
+        "Источник",
+        "Статус согласия",
+        "Согласие",
+        "Реклама",
+        "Уровень",
+        "Баллы",
+        "Покупок",
+        "Сумма покупок, ₽",
+        "Последняя покупка",
+        "Импортирован",
+        "Ссылка-приглашение",
+    ),
+    export_consent_active="действует",
+    export_consent_pending="ждёт согласия",
+    export_consent_withdrawn="отозвано",
+    export_yes="да",
+    export_no="нет",
+    export_caption="Клиентов: {customers}; персональные данные — только у {with_data} с действующим согласием.",
+    import_ask_file="Пришлите файл с базой (Excel .xlsx или CSV). Нужна колонка «Телефон»; можно также «Имя», «День рождения», «Пол», «Город», «Баллы», «Согласие» (дата). Сначала покажу, что получится, и спрошу подтверждение.",
+    import_unreadable="Не получилось прочитать файл: пришлите Excel (.xlsx) или CSV.",
+    import_no_phone_column="В первой строке файла нет колонки «Телефон» (или «Phone»).",
+    import_summary=(
+        "Строк в файле: {rows}. Новых клиентов: {new}, объединится по телефону: {merged}, "
+        "отклонено строк: {refused}. Баллов к зачислению: {points}.\n"
+        "Без даты согласия: {pending} — им ничего не будет отправлено, пока они сами не "
+        "согласятся в боте (личные ссылки-приглашения будут в отчёте)."
+    ),
+    import_refused_title="Не возьму:",
+    import_refused_line="строка {row}: {reason}",
+    import_merges_title="Объединю по телефону:",
+    import_merge_row="строка {row} → строка {into} (тот же телефон)",
+    import_merge_base="строка {row} → клиент №{customer} из базы (анкету не меняю, только баллы)",
+    import_reason_phone_missing="нет телефона",
+    import_reason_phone="телефон не распознан",
+    import_reason_birthday="дата рождения не распознана",
+    import_reason_points="баллы — не целое число",
+    import_reason_consent="дата согласия не распознана или в будущем",
+    import_confirm="✅ Загрузить",
+    import_cancel="Отмена",
+    import_cancelled="Загрузка отменена, ничего не записано.",
+    import_done="Готово: загружено новых клиентов {new}, объединено {merged}, начислено баллов {points}.",
+    import_nothing="В файле нет ни одной строки, которую можно загрузить.",
+    import_too_large="Файл слишком большой для Telegram-бота (больше 20 МБ): загрузите его командой clientbase import.",
+    phone_imported_share="Этот номер уже есть в базе магазина. Чтобы подтвердить, что он ваш, нажмите кнопку «📱 Отправить номер» ниже — тогда ваши баллы перейдут к вам.",
 )
 
 RU_SHELL = ShellTexts(

@@ -282,10 +282,18 @@ async def digest_page(
 
 
 async def purge_pending_customers(session: AsyncSession, created_before: datetime) -> int:
-    """Signups abandoned before the last answer; their consents go with them (cascade)."""
+    """Signups abandoned before the last answer; their consents go with them (cascade).
+
+    A pending row that holds ledger entries took over an imported customer (their points) at
+    the phone step: it stays, the shop's records of that person are not purged with a form."""
+    holds_points = select(LedgerEntry.id).where(LedgerEntry.customer_id == Customer.id).exists()
     result = await session.execute(
         delete(Customer)
-        .where(Customer.status == "pending", Customer.created_at < created_before)
+        .where(
+            Customer.status == "pending",
+            Customer.created_at < created_before,
+            ~holds_points,
+        )
         .execution_options(synchronize_session=False)
     )
     return rows_changed(result)

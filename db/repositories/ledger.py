@@ -523,3 +523,22 @@ async def referred_count(session: AsyncSession, customer_id: int) -> int:
         )
         or 0
     )
+
+
+async def existing_keys(session: AsyncSession, keys: list[str]) -> set[str]:
+    """Which of these idempotency keys are taken already (checked in chunks)."""
+    taken: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        taken.update(
+            await session.scalars(
+                select(entries.c.idempotency_key).where(entries.c.idempotency_key.in_(chunk))
+            )
+        )
+    return taken
+
+
+async def add_many(session: AsyncSession, rows: list[dict[str, object]]) -> None:
+    """Many new entries in a few multi-row INSERTs; a key taken meanwhile fails the whole."""
+    for start in range(0, len(rows), 500):
+        await session.execute(insert(entries), rows[start : start + 500])
