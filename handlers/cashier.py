@@ -15,6 +15,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
 from bot.services import ledger, members
 from bot.services.staff import Role, StaffMember, create_invite
@@ -93,9 +94,9 @@ async def _ask_redeem(
 async def on_receipt(
     message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
-    receipt = " ".join((message.text or "").split())[:64]
-    if not receipt:
-        await message.answer(texts.sale_ask_receipt)
+    receipt = clean_id(" ".join((message.text or "").split()))
+    if receipt is None:  # empty, too long, or control/invisible characters: ask again
+        await message.answer(texts.sale_bad_receipt)
         return
     await state.update_data(receipt_id=receipt)
     await _ask_redeem(message, state, session, texts, settings)

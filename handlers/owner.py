@@ -12,14 +12,14 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.reports import funnel_text
+from bot.reports import funnel_text
 from bot.services import sources
 from bot.services.funnel import funnel_report
 from bot.services.printables import printables
 from bot.services.staff import Role
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_username
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import NotCommand, StaffOnly
 from bot.telegram.sending import pre_chunks, send_printables
 from bot.texts import Texts
 
@@ -191,7 +191,8 @@ def build_router() -> Router:
     router.message.register(cmd_qr, Command("qr"), StaffOnly(Role.OWNER))
     router.message.register(cmd_sources, Command("sources"), StaffOnly(Role.OWNER))
     router.message.register(refuse_customer, Command("qr", "sources"))
-    router.message.register(on_qr_text, StateFilter(QrForm))
+    # The steps take text, not commands: `/receipt …` mid-form is that command.
+    router.message.register(on_qr_text, StateFilter(QrForm), NotCommand())
     router.callback_query.register(
         on_qr_button, StateFilter(QrForm), QrCb.filter(), StaffOnly(Role.OWNER)
     )

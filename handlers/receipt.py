@@ -7,6 +7,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
 from bot.render import qr
 from bot.services import receipts
@@ -26,9 +27,10 @@ async def cmd_receipt(
     settings: Settings,
     staff: StaffMember,
 ) -> None:
-    amount_text, _, receipt_id = (command.args or "").strip().partition(" ")
+    amount_text, _, typed_id = (command.args or "").strip().partition(" ")
     amount = parse_amount(amount_text)
-    if amount is None:
+    receipt_id = clean_id(typed_id) if typed_id.strip() else None
+    if amount is None or (typed_id.strip() and receipt_id is None):
         await message.answer(texts.receipt_usage)
         return
     issued = await receipts.issue(
@@ -36,7 +38,7 @@ async def cmd_receipt(
         settings.link_key,
         store=staff.store,
         amount=amount,
-        receipt_id=receipt_id.strip() or None,
+        receipt_id=receipt_id,
         issued_by=staff.actor,
         window=settings.receipt_window,
     )

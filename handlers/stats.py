@@ -9,7 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.cli.reports import stats_text
+from bot.reports import stats_text
 from bot.services import stats
 from bot.services.funnel import funnel_report
 from bot.services.staff import Role

@@ -10,9 +10,9 @@ from pathlib import Path
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError
 
-from bot.cli.reports import funnel_table
 from bot.domain.money import parse_amount
 from bot.render import posters, qr
+from bot.reports import funnel_table
 from bot.services import ledger, members, pos_tokens, receipts, sources
 from bot.services.funnel import funnel_report
 from bot.services.printables import PrintFile, printables

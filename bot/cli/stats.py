@@ -7,7 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bot.cli.reports import plain, stats_text
+from bot.reports import plain, stats_text
 from bot.services import audit, exchange
 from bot.services import stats as stats_service
 from bot.settings import Settings

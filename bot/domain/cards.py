@@ -31,6 +31,7 @@ def is_card_code(text: str) -> bool:
     digits = text.replace(" ", "")
     return (
         len(digits) == CARD_LENGTH
+        and digits.isascii()
         and digits.isdigit()
         and _luhn_digit(digits[:-1]) == int(digits[-1])
     )

@@ -102,6 +102,10 @@ async def open_bot(
         payload = None  # an imported customer's invite: matched by phone after consent
     source_id = await resolve_start(session, link_key, payload)
     customer = await customer_repo.by_telegram_id(session, telegram_id)
+    if customer is not None and customer.unreachable_at is not None:
+        # They write to the bot again (Telegram's "Restart" after unblocking sends /start):
+        # messages reach them once more.
+        await customer_repo.mark_reachable(session, customer.id)
     await session.commit()
     if customer is None:
         return Entry(EntryStatus.NEW, source_id, referrer_id=referrer_id)

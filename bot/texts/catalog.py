@@ -105,6 +105,7 @@ class Texts:
     sale_ask_amount: str
     sale_bad_amount: str
     sale_ask_receipt: str
+    sale_bad_receipt: str
     sale_no_receipt: str
     sale_ask_redeem: str
     sale_redeem_max: str

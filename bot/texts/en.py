@@ -139,6 +139,7 @@ EN = Texts(
     sale_ask_amount="The purchase amount in roubles, e.g. <code>1250</code> or <code>1250.50</code>.",
     sale_bad_amount="Could not read the amount. Type a number, e.g. <code>1250</code> or <code>1250.50</code>.",
     sale_ask_receipt="The receipt number: it prevents crediting twice. Or press “No number”.",
+    sale_bad_receipt="That receipt number will not do: up to 64 visible characters, no control characters. Type it again or press “No number”.",
     sale_no_receipt="No number",
     sale_ask_redeem="Pay with points? Up to {max} (at most {cap}% of the check). Press a button or type a number.",
     sale_redeem_max="Spend {points}",

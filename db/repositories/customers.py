@@ -56,3 +56,13 @@ async def stop_advertising(session: AsyncSession, customer_id: int) -> bool:
         .values(ads_opt_in=False)
     )
     return bool(rows_changed(result))
+
+
+async def mark_reachable(session: AsyncSession, customer_id: int) -> None:
+    """The customer can be written to again: the delivery engine stops skipping them."""
+    await session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id)
+        .values(unreachable_at=None)
+        .execution_options(synchronize_session=False)
+    )

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.cli.reports import plain, stats_text
 from bot.render import charts
+from bot.reports import plain, stats_text
 from bot.services import stats
 from bot.services.funnel import funnel_report
 from bot.texts import texts_for

@@ -120,3 +120,29 @@ async def test_a_sale_notice_comes_through_quiet_hours_and_a_5xx(running: Runnin
     async with bot.sessions() as session:
         offer = await session.scalar(select(Delivery).where(Delivery.campaign_id == 1))
     assert offer is not None and offer.state == "pending" and offer.error == "quiet hours"
+
+
+@pytest.mark.parametrize("settings_overrides", [NO_QUIET_HOURS])
+async def test_a_customer_who_unblocks_and_restarts_gets_messages_again(
+    running: RunningBot,
+) -> None:
+    """A 403 marks the customer unreachable; their /start after unblocking undoes it."""
+    bot = running
+    user = bot.new_user()
+    await sign_up_with_ads(bot, user)
+    customer = await customer_id(bot, user)
+    bot.fake.block_user(user.id)
+    await send_offer(bot, customer, campaign=1)
+
+    async def marked() -> bool:
+        async with bot.sessions() as session:
+            person = await session.get(Customer, customer)
+            return person is not None and person.unreachable_at is not None
+
+    await until(marked)
+    bot.fake.unblock_user(user.id)
+    await bot.start_bot(user)  # Telegram's "Restart" after unblocking
+    assert not await marked()
+    await send_offer(bot, customer, campaign=2)
+    offer = await bot.reply(user)
+    assert offer.text == OFFER["text"]

@@ -195,3 +195,15 @@ def test_card_code_is_grouped_by_four() -> None:
     assert format_card_code("40123457") == "4012 3457"
     assert format_card_code("4012 3457") == "4012 3457"
     assert format_card_code("123456789") == "1234 5678 9"
+
+
+def test_only_ascii_digits_make_a_card_number() -> None:
+    """Full-width or Arabic-Indic digits pass `str.isdigit` but are no card a till can type."""
+    from bot.domain.cards import is_card_code, new_card_code
+
+    code = new_card_code()
+    assert is_card_code(code)
+    full_width = "".join(chr(ord(char) - ord("0") + 0xFF10) for char in code)
+    arabic = "".join(chr(ord(char) - ord("0") + 0x0660) for char in code)
+    assert not is_card_code(full_width)
+    assert not is_card_code(arabic)

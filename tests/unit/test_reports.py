@@ -1,6 +1,6 @@
 """The funnel report: cards a phone shows without wrapping, the full table in a terminal."""
 
-from bot.cli.reports import PHONE_WIDTH, funnel_table, funnel_text
+from bot.reports import PHONE_WIDTH, funnel_table, funnel_text
 from bot.services.funnel import FunnelReport, SourceFunnel
 from bot.services.sources import SourceLink
 from bot.texts import texts_for

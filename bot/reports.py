@@ -1,4 +1,5 @@
-"""Reports as plain monospace text: a wide table for the terminal, cards for a phone.
+"""Reports shared by the chat and the shell: the funnel (a wide table for the terminal, cards
+for a phone) and the statistics' figures.
 
 A phone shows about 40 monospace characters in a Telegram `<pre>` block, so the bot sends each
 source as a short card; the shell, with a terminal's width, gets one table row per source.
