@@ -26,8 +26,26 @@ async def _run(engine: AsyncEngine, action: str, revision: str) -> None:
         config.attributes["connection"] = connection
         getattr(command, action)(config, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one; with foreign keys
+            # on, that drop runs the children's ON DELETE actions (a rebuilt `customers` would
+            # take every purchase and ledger entry with it). The pragma only works outside a
+            # transaction, so it comes first; the check afterwards proves nothing dangles.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            await connection.run_sync(run)
+            if sqlite:
+                dangling = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if dangling:
+                    raise RuntimeError(f"migration left {len(dangling)} dangling references")
+            await connection.commit()
+        finally:
+            if sqlite:
+                await connection.rollback()
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

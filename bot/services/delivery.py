@@ -277,6 +277,10 @@ class DeliveryWorker:
 
     async def _claim(self) -> int:
         await self._flush()  # retries and hand-backs first, so this claim can see them
+        if not self._ready and not self._waiting:
+            # Every row claimed before a customer was found unreachable is settled, and the mark
+            # is in the database now (claims read it): one who unblocked may be written to again.
+            self._gone.clear()
         now = self._clock()
         lease_until = now + self._config.lease
         async with self._sessions() as session:

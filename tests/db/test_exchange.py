@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain import sheets
-from bot.domain.questionnaire import SignupAnswers
+from bot.domain.questionnaire import Step
 from bot.services import audit, exchange, ledger, signup
 from bot.texts import texts_for
 from db.models import AuditEntry, Consent, Customer, LedgerEntry
@@ -231,14 +231,15 @@ async def test_an_imported_customer_is_taken_over_only_by_a_proved_phone(
     imported_id = result.invites[0].customer_id
     async with sessions() as session:
         await signup.give_consent(session, 4242, "ru", None, "consent text")
-        typed = await signup.check_phone(session, 4242, "+79165556677")
-        shared = await signup.check_phone(session, 4242, "+79165556677", shared_contact=True)
-    assert typed is not None and shared is None
-    answers = SignupAnswers(
-        name="Вера Н.", phone="+79165556677", birthday=None, gender=None, city=None, interests=[]
-    )
+        await signup.save_answer(session, 4242, Step.NAME, "Вера Н.")
+        typed = await signup.save_phone(session, LINK_KEY, 4242, "+79165556677")
+        assert typed is not None and typed.imported  # a typed number proves nothing
+        shared = await signup.save_phone(
+            session, LINK_KEY, 4242, "+79165556677", shared_contact=True
+        )
+    assert shared is None
     async with sessions() as session:
-        welcome = await signup.complete(session, 4242, answers, False, "ads", "ru", PROGRAM)
+        welcome = await signup.complete(session, 4242, False, "ads", "ru", PROGRAM)
     assert welcome.balance == 300 + PROGRAM.welcome_bonus
     async with sessions() as session:
         rows = list(await session.scalars(select(Customer)))

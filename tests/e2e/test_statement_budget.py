@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event
 
 from bot.sandbox.fake_telegram import FakeUser
@@ -13,6 +14,9 @@ from tests.e2e.conftest import OWNER_ID, RunningBot
 from tests.e2e.test_signup import sign_up
 
 OWNER = FakeUser(id=OWNER_ID, first_name="Ольга")
+# The delivery worker looks for queued messages every few seconds on its own connection; these
+# counts are of the update alone, so it looks only when a commit queues something.
+pytestmark = pytest.mark.parametrize("settings_overrides", [{"delivery_poll_seconds": 600}])
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 

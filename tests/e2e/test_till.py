@@ -39,6 +39,8 @@ async def test_a_lost_recorded_reply_still_notifies_and_a_repeat_is_one_purchase
     notice = await bot.reply(customer)
     assert notice.text.startswith("🧾 Покупка на 1\u00a0000\u00a0₽: начислено 50 баллов")
 
+    apology = await bot.reply(cashier)  # the lost reply: the error handler says sorry instead
+    assert apology.text.startswith("Извините, что-то пошло не так.")
     again = await bot.press(cashier, confirm, "✅ Провести")  # the cashier saw nothing: again
     assert again.text.startswith("Этот чек уже проведён (начислено 50 баллов)")
     await bot.quiet()
