@@ -142,6 +142,7 @@ async def on_forget(
     elif callback_data.action == "yes":
         forgotten = await privacy.forget(
             session,
+            settings.program,
             settings.link_key,
             user,
             language,

@@ -24,6 +24,7 @@ from db.repositories import customers as customer_repo
 from db.repositories import privacy as repo
 
 MYDATA_ACTION = "mydata"
+WRITE_OFF_REASON = "consent withdrawn"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ async def points_to_lose(session: AsyncSession, program: Program, telegram_id: i
 
 async def forget(
     session: AsyncSession,
+    program: Program,
     link_key: bytes,
     telegram_id: int,
     language: str,
@@ -158,8 +160,10 @@ async def forget(
     In one transaction: the withdrawal is recorded against the wording in force (and the
     advertising consent's too, when it was on); the customer row loses everything that
     identifies them, the link to the Telegram account included, so a return starts afresh;
-    the owner's alerts about them go; whatever was queued for them is skipped. On SQLite the
-    WAL is then checkpointed so the old values do not linger in the files.
+    the owner's alerts about them go; whatever was queued for them is skipped. Then their
+    points are written off (nobody can spend them now, so they are no longer the shop's
+    liability), by the one caller that won the erasure. On SQLite the WAL is then checkpointed
+    so the old values do not linger in the files.
     """
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None:
@@ -185,5 +189,15 @@ async def forget(
     await repo.skip_pending_deliveries(session, customer_id)
     await events.add_funnel_event(session, "consent_withdrawn", source_id)
     await session.commit()
+    points = await ledger.points_of(session, customer_id)
+    if points > 0:
+        await ledger.adjust(
+            session,
+            program,
+            customer_id,
+            -points,
+            reason=WRITE_OFF_REASON,
+            actor=f"customer:{customer_id}",
+        )
     await checkpoint_after_erasure(session)
     return True
