@@ -42,7 +42,7 @@ class Customer(Base):
 
     __tablename__ = "customers"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'active')", name="status"),
+        CheckConstraint("status IN ('pending', 'active', 'forgotten')", name="status"),
         CheckConstraint("gender IS NULL OR gender IN ('female', 'male')", name="gender"),
         # Statistics: new customers per week, and the base by source.
         Index("ix_customers_status_signed_up", "status", "signed_up_at"),

@@ -21,6 +21,7 @@ from handlers import (
     menu,
     owner,
     receipt,
+    rights,
     schedule,
     signup,
     start,
@@ -50,9 +51,9 @@ def _shortcuts() -> Router:
 
 
 def build_router() -> Router:
-    """Order matters: shortcuts and /start, unsubscribe and staff commands (usable mid-form), the
-    forms, the menu's buttons, the rest. Form steps refuse commands (`NotCommand`), so commands
-    win."""
+    """Order matters: shortcuts, /cancel and the rights commands (/forget works mid-signup),
+    /start, unsubscribe and staff commands (usable mid-form), the forms, the menu's buttons, the
+    rest. Form steps refuse commands (`NotCommand`), so commands win."""
     root = Router(name="root")
     form_routers = (start.build_router(), signup.build_router())
     for router in form_routers:
@@ -61,6 +62,7 @@ def build_router() -> Router:
     root.include_routers(
         _shortcuts(),
         cancel.build_router(),
+        rights.build_router(),
         form_routers[0],
         unsubscribe.build_router(),
         owner.build_router(),

@@ -1,21 +1,21 @@
-"""The member's menu: balance, card, history, invite a friend, profile, help."""
+"""The member's menu: balance, card, history, invite a friend, profile, help.
+
+The profile's buttons (advertising consent, withdrawal) are answered in handlers/rights."""
 
 from __future__ import annotations
 
 from aiogram import Bot, Router, html
 from aiogram.filters.callback_data import CallbackData
-from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
-    ReplyKeyboardRemove,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.phone import mask_phone
-from bot.services import ledger, privacy
+from bot.services import ledger
 from bot.services.customers import Profile, active_profile
 from bot.services.history import friends_joined, history_page
 from bot.services.signup import invite_payload
@@ -23,15 +23,12 @@ from bot.settings import Settings
 from bot.telegram.card import send_card
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.render import balance_text, history_text
+from bot.telegram.rights import profile_keyboard
 from bot.texts import Texts
 
 
 class HistoryCb(CallbackData, prefix="hist"):
     page: int
-
-
-class ForgetCb(CallbackData, prefix="forget"):
-    action: str  # ask | yes | no
 
 
 async def _member(
@@ -147,53 +144,8 @@ async def cmd_profile(
             interests=html.quote(", ".join(profile.interests)) or empty,
             ads=texts.profile_ads_on if profile.ads_opt_in else texts.profile_ads_off,
         ),
-        reply_markup=_one_button(texts.forget_button, ForgetCb(action="ask")),
+        reply_markup=profile_keyboard(texts, profile.ads_opt_in),
     )
-
-
-def _one_button(text: str, data: CallbackData) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=text, callback_data=data.pack())]]
-    )
-
-
-async def on_forget(
-    query: CallbackQuery,
-    callback_data: ForgetCb,
-    bot: Bot,
-    state: FSMContext,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-) -> None:
-    """Withdrawal asks once more, then deletes; a second tap finds nothing left to delete."""
-    user = query.from_user.id
-    view = await ledger.member_balance(session, settings.program, user)
-    if view is None:
-        await query.answer(texts.already_done)
-        return
-    await query.answer()
-    if callback_data.action == "ask":
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=texts.forget_yes, callback_data=ForgetCb(action="yes").pack()
-                    ),
-                    InlineKeyboardButton(
-                        text=texts.forget_no, callback_data=ForgetCb(action="no").pack()
-                    ),
-                ]
-            ]
-        )
-        text = texts.forget_confirm.format(balance=texts.points(view.points))
-        await bot.send_message(user, text, reply_markup=markup)
-    elif callback_data.action == "yes":
-        await privacy.forget(session, settings.link_key, user)
-        await state.clear()
-        await bot.send_message(user, texts.forgotten, reply_markup=ReplyKeyboardRemove())
-    else:
-        await bot.send_message(user, texts.forget_kept)
 
 
 async def cmd_help(message: Message, texts: Texts, settings: Settings) -> None:
@@ -215,5 +167,4 @@ SHORTCUTS = (
 def build_router() -> Router:
     router = Router(name="menu")
     router.callback_query.register(on_history_page, HistoryCb.filter())
-    router.callback_query.register(on_forget, ForgetCb.filter())
     return router

@@ -1,4 +1,5 @@
-"""The customer's side of advertising: withdrawing the consent with one tap (38-FZ)."""
+"""The customer's side of advertising (38-FZ): withdrawing the consent with one tap, or giving
+it later from the profile."""
 
 from __future__ import annotations
 
@@ -25,5 +26,21 @@ async def unsubscribe(
     version = text_version(ConsentKind.ADVERTISING, language, ads_text)
     await consents.remember_text(session, version, ConsentKind.ADVERTISING, language, ads_text)
     await consents.add(session, customer.id, ConsentKind.ADVERTISING, False, version)
+    await session.commit()
+    return True
+
+
+async def subscribe(session: AsyncSession, telegram_id: int, language: str, ads_text: str) -> bool:
+    """Give the advertising consent from the profile; False when it was already on.
+
+    Recorded like the one at signup: the wording's version and the time, beside earlier records.
+    """
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    if customer is None or not await customer_repo.start_advertising(session, customer.id):
+        await session.rollback()
+        return False
+    version = text_version(ConsentKind.ADVERTISING, language, ads_text)
+    await consents.remember_text(session, version, ConsentKind.ADVERTISING, language, ads_text)
+    await consents.add(session, customer.id, ConsentKind.ADVERTISING, True, version)
     await session.commit()
     return True

@@ -1,31 +1,203 @@
-"""Withdrawing consent (152-FZ): the person's data goes, all of it, at once."""
+"""The customer's rights under 152-FZ: see what is stored, and withdraw consent with proof kept.
+
+Withdrawal erases the person, not the shop's books: the customer row stays as an anonymous
+accounting record (`forgotten`, every identifying column blanked, the Telegram link cut), so
+purchases and the ledger keep their totals, and the consent records stay as the proof the law
+asks the operator for (art. 9(3)): which text was agreed to and when, and when it was withdrawn.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.consent import ConsentKind, text_version
+from bot.domain.program import Program
+from bot.services import audit, ledger
 from bot.services.signup import phone_alert_keys
 from db.engine import checkpoint_after_erasure
-from db.models import Customer
+from db.repositories import consents, events
 from db.repositories import customers as customer_repo
-from db.repositories import events
+from db.repositories import privacy as repo
+
+MYDATA_ACTION = "mydata"
+WRITE_OFF_REASON = "consent withdrawn"
 
 
-async def forget(session: AsyncSession, link_key: bytes, telegram_id: int) -> bool:
-    """Delete the customer with their answers, consents, points and purchases; False if none.
+@dataclass(frozen=True)
+class ConsentRecord:
+    kind: str
+    granted: bool
+    version: str
+    at: datetime
+    text: str | None  # the wording behind the version, as it was shown
 
-    The database cascades the deletion; the owner's alerts about their phone or account go too.
-    What stays is anonymous (funnel counts, a referral's friend keeps their own points). The
-    shop's totals lose this customer's purchases.
+
+@dataclass(frozen=True)
+class MyData:
+    """Everything the shop holds about one person, as they may ask for it (152-FZ art. 14)."""
+
+    customer_id: int
+    status: str
+    name: str | None
+    phone: str | None
+    birthday: date | None
+    gender: str | None
+    city: str | None
+    language: str
+    source: str | None
+    created_at: datetime
+    signed_up_at: datetime | None
+    card_code: str | None
+    ads_opt_in: bool
+    points: int
+    tier: str
+    purchases: int
+    spent: int  # kopecks, net of returns
+    interests: list[str] = field(default_factory=list)
+    consents: tuple[ConsentRecord, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        """The file the person receives: plain JSON types, dates in ISO 8601."""
+        return {
+            "customer_id": self.customer_id,
+            "status": self.status,
+            "name": self.name,
+            "phone": self.phone,
+            "birthday": self.birthday.isoformat() if self.birthday else None,
+            "gender": self.gender,
+            "city": self.city,
+            "interests": list(self.interests),
+            "language": self.language,
+            "source": self.source,
+            "created_at": self.created_at.isoformat(),
+            "signed_up_at": self.signed_up_at.isoformat() if self.signed_up_at else None,
+            "card_code": self.card_code,
+            "advertising_opt_in": self.ads_opt_in,
+            "points": self.points,
+            "tier": self.tier,
+            "purchases": {"count": self.purchases, "spent_kopecks": self.spent},
+            "consents": [
+                {
+                    "kind": record.kind,
+                    "granted": record.granted,
+                    "text_version": record.version,
+                    "at": record.at.isoformat(),
+                    "text": record.text,
+                }
+                for record in self.consents
+            ],
+        }
+
+
+async def my_data(session: AsyncSession, program: Program, telegram_id: int) -> MyData | None:
+    """All we hold about this Telegram account, None for a stranger; the request is audited."""
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    if customer is None:
+        return None
+    view = await ledger.balance(session, program, customer.id)
+    purchases, spent = await repo.purchase_summary(session, customer.id)
+    history = tuple(
+        ConsentRecord(row.kind, row.granted, row.text_version, row.created_at, row.text)
+        for row in await repo.consent_history(session, customer.id)
+    )
+    data = MyData(
+        customer_id=customer.id,
+        status=customer.status,
+        name=customer.name,
+        phone=customer.phone,
+        birthday=customer.birthday,
+        gender=customer.gender,
+        city=customer.city,
+        language=customer.language,
+        source=await repo.source_name(session, customer.source_id),
+        created_at=customer.created_at,
+        signed_up_at=customer.signed_up_at,
+        card_code=customer.card_code,
+        ads_opt_in=customer.ads_opt_in,
+        points=view.points,
+        tier=view.tier.name,
+        purchases=purchases,
+        spent=spent,
+        interests=list(customer.interests or []),
+        consents=history,
+    )
+    # The actor is the customer's number, not their Telegram id: the log outlives a withdrawal.
+    await audit.record(
+        session,
+        f"customer:{customer.id}",
+        audit.Channel.MESSENGER,
+        MYDATA_ACTION,
+        customer.id,
+        consents=len(history),
+    )
+    await session.commit()
+    return data
+
+
+async def points_to_lose(session: AsyncSession, program: Program, telegram_id: int) -> int | None:
+    """What a withdrawal would cost the person, for the confirmation; None for a stranger."""
+    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    if customer is None:
+        return None
+    return (await ledger.balance(session, program, customer.id)).points
+
+
+async def forget(
+    session: AsyncSession,
+    program: Program,
+    link_key: bytes,
+    telegram_id: int,
+    language: str,
+    consent_text: str,
+    ads_text: str,
+) -> bool:
+    """Withdraw the personal-data consent and erase the person; False if nothing to erase.
+
+    In one transaction: the withdrawal is recorded against the wording in force (and the
+    advertising consent's too, when it was on); the customer row loses everything that
+    identifies them, the link to the Telegram account included, so a return starts afresh;
+    the owner's alerts about them go; whatever was queued for them is skipped. Then their
+    points are written off (nobody can spend them now, so they are no longer the shop's
+    liability), by the one caller that won the erasure. On SQLite the WAL is then checkpointed
+    so the old values do not linger in the files.
     """
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None:
         return False
-    source_id = customer.source_id
-    await events.delete_alerts(session, phone_alert_keys(link_key, customer.phone, telegram_id))
-    await session.execute(delete(Customer).where(Customer.id == customer.id))
+    customer_id, phone, source_id, ads_on = (
+        customer.id,
+        customer.phone,
+        customer.source_id,
+        customer.ads_opt_in,
+    )
+    session.expunge(customer)  # the row is rewritten below with a Core UPDATE
+    if not await repo.anonymise(session, customer_id):
+        await session.rollback()
+        return False
+    withdrawals = [(ConsentKind.PERSONAL_DATA, consent_text)]
+    if ads_on:
+        withdrawals.append((ConsentKind.ADVERTISING, ads_text))
+    for kind, text in withdrawals:
+        version = text_version(kind, language, text)
+        await consents.remember_text(session, version, kind, language, text)
+        await consents.add(session, customer_id, kind, False, version)
+    await events.delete_alerts(session, phone_alert_keys(link_key, phone, telegram_id))
+    await repo.skip_pending_deliveries(session, customer_id)
     await events.add_funnel_event(session, "consent_withdrawn", source_id)
     await session.commit()
+    points = await ledger.points_of(session, customer_id)
+    if points > 0:
+        await ledger.adjust(
+            session,
+            program,
+            customer_id,
+            -points,
+            reason=WRITE_OFF_REASON,
+            actor=f"customer:{customer_id}",
+        )
     await checkpoint_after_erasure(session)
     return True

@@ -238,6 +238,21 @@ class Texts:
     phone_imported_share: str
 
     # A promise of points is made only when there are points to give (WELCOME_BONUS may be 0).
+    mydata: str
+    mydata_consent: str
+    mydata_no_consents: str
+    mydata_personal_data: str
+    mydata_advertising: str
+    mydata_granted: str
+    mydata_withdrawn: str
+    mydata_caption: str
+    mydata_no_source: str
+    stop_already: str
+    ads_button_on: str
+    ads_button_off: str
+    ads_granted: str
+    forget_nothing: str
+
     def declined_text(self, bonus: str | None) -> str:
         extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""
         return self.consent_declined.format(bonus=extra)

@@ -95,7 +95,9 @@ EN = Texts(
         "This is the {shop} loyalty program. You earn points on purchases: show your card at the "
         "till (/card) or tell your phone number. Points can pay part of a purchase.\n\n"
         "/balance — balance and tier\n/card — your card for the till\n/history — operations\n"
-        "/invite — invite a friend\n/profile — your profile\n/help — help"
+        "/invite — invite a friend\n/profile — your profile and mailings\n"
+        "/mydata — what we keep about you\n/stop — stop promotional messages\n"
+        "/forget — withdraw consent and delete your data\n/help — help"
     ),
     help_short="Choose an item of the menu below or press /help.",
     not_signed_up="You are not in the program yet. Press /start to join.",
@@ -163,10 +165,20 @@ EN = Texts(
     receipt_voided="This receipt was refunded: no points for it.",
     receipt_after_signup="We will credit the purchase right after you join.",
     forget_button="🗑 Withdraw consent and delete my data",
-    forget_confirm="Delete all your data: answers, consents, points ({balance}) and purchase history? This cannot be undone.",
+    forget_confirm=(
+        "Withdraw your consent to personal data processing? We will delete your name, phone, "
+        "birthday, gender, city, interests and the link to your Telegram account, your card will "
+        "stop working and your points ({balance}) will lapse. This cannot be undone."
+    ),
     forget_yes="Yes, delete",
     forget_no="No, keep it",
-    forgotten="Consent withdrawn, your data is deleted. To come back: /start.",
+    forgotten=(
+        "Consent withdrawn, your data is deleted: name, phone, birthday, gender, city, interests "
+        "and the link to your Telegram account.\n\nWhat is kept and why: the records of when you "
+        "gave and withdrew your consent, with the consent texts, because the law (152-FZ) requires "
+        "the shop to prove them; purchases and points operations, for the accounts. They no longer "
+        "identify you. We will not message you again. To come back: /start."
+    ),
     forget_kept="Fine, nothing changed.",
     owner_only="This command is for the shop owner only.",
     qr_ask_store="Which store is the QR code for? Choose or type its name (address).",
@@ -326,6 +338,25 @@ EN = Texts(
     import_nothing="The file has no row that can be imported.",
     import_too_large="The file is too large for a Telegram bot (over 20 MB): import it with clientbase import.",
     phone_imported_share="This number is already in the shop's records. To confirm it is yours, press “📱 Share my number” below, and your points come with it.",
+    mydata=(
+        "<b>What we keep about you</b>\nName: {name}\nPhone: {phone}\nBirthday: {birthday}\n"
+        "Gender: {gender}\nCity: {city}\nInterests: {interests}\nLanguage: {language}\n"
+        "Where you came from: {source}\nMember since: {joined}\nBalance: {balance}\n"
+        "Purchases: {purchases}, {spent} ₽ in total\nMailings: {ads}\n\n<b>Consents</b>\n{consents}"
+    ),
+    mydata_consent="{at} — {kind}: {state} (text version {version})",
+    mydata_no_consents="no records",
+    mydata_personal_data="personal data processing",
+    mydata_advertising="promotional messages",
+    mydata_granted="given",
+    mydata_withdrawn="withdrawn",
+    mydata_caption="All your data in one file, with the texts of the consents.",
+    mydata_no_source="unknown",
+    stop_already="Promotional messages are already off. Notices about your points and purchases keep coming.",
+    ads_button_on="🔔 Receive mailings",
+    ads_button_off="🔕 Stop mailings",
+    ads_granted="Done: we will send you offers and news. You can stop them at any time — /stop.",
+    forget_nothing="We hold no data about you.",
 )
 
 EN_SHELL = ShellTexts(

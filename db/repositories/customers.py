@@ -66,3 +66,17 @@ async def mark_reachable(session: AsyncSession, customer_id: int) -> None:
         .values(unreachable_at=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def start_advertising(session: AsyncSession, customer_id: int) -> bool:
+    """Set the advertising opt-in of a member; False when it was already on (a second tap)."""
+    result = await session.execute(
+        update(Customer)
+        .where(
+            Customer.id == customer_id,
+            Customer.status == "active",
+            Customer.ads_opt_in.is_(False),
+        )
+        .values(ads_opt_in=True)
+    )
+    return bool(rows_changed(result))

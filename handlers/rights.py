@@ -1,0 +1,170 @@
+"""The customer's rights: /mydata, /stop, /forget and the profile's consent buttons."""
+
+from __future__ import annotations
+
+import json
+
+from aiogram import Bot, Router, html
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import advertising, privacy
+from bot.settings import Settings
+from bot.telegram.questions import advertising_text, consent_text
+from bot.telegram.rights import AdsCb, ForgetCb, forget_keyboard
+from bot.texts import Texts
+
+
+def _mydata_text(texts: Texts, data: privacy.MyData, settings: Settings) -> str:
+    empty = texts.profile_empty
+    kinds = {"personal_data": texts.mydata_personal_data, "advertising": texts.mydata_advertising}
+    lines = [
+        texts.mydata_consent.format(
+            at=record.at.astimezone(settings.zone).strftime("%d.%m.%Y %H:%M"),
+            kind=kinds.get(record.kind, record.kind),
+            state=texts.mydata_granted if record.granted else texts.mydata_withdrawn,
+            version=html.quote(record.version),
+        )
+        for record in data.consents
+    ]
+    genders = {"female": texts.female, "male": texts.male}
+    joined = data.signed_up_at or data.created_at
+    return texts.mydata.format(
+        name=html.quote(data.name) if data.name else empty,
+        phone=html.quote(data.phone) if data.phone else empty,
+        birthday=data.birthday.strftime("%d.%m.%Y") if data.birthday else empty,
+        gender=genders.get(data.gender or "", empty),
+        city=html.quote(data.city) if data.city else empty,
+        interests=html.quote(", ".join(data.interests)) or empty,
+        language=html.quote(data.language),
+        source=html.quote(data.source) if data.source else texts.mydata_no_source,
+        joined=joined.astimezone(settings.zone).strftime("%d.%m.%Y"),
+        balance=texts.points(data.points),
+        purchases=data.purchases,
+        spent=f"{data.spent / 100:.2f}",
+        ads=texts.profile_ads_on if data.ads_opt_in else texts.profile_ads_off,
+        consents="\n".join(lines) or texts.mydata_no_consents,
+    )
+
+
+async def cmd_mydata(
+    message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    """The readable summary, then the whole record as a JSON file with the consent texts."""
+    assert message.from_user is not None
+    data = await privacy.my_data(session, settings.program, message.from_user.id)
+    if data is None:
+        await message.answer(texts.forget_nothing)
+        return
+    await message.answer(_mydata_text(texts, data, settings))
+    payload = json.dumps(data.as_json(), ensure_ascii=False, indent=2).encode()
+    await bot.send_document(
+        message.chat.id,
+        BufferedInputFile(payload, filename="mydata.json"),
+        caption=texts.mydata_caption,
+    )
+
+
+async def cmd_stop(
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings, language: str
+) -> None:
+    """The same withdrawal as the button under every advertising message."""
+    assert message.from_user is not None
+    stopped = await advertising.unsubscribe(
+        session, message.from_user.id, language, advertising_text(texts, settings)
+    )
+    await message.answer(texts.unsubscribed if stopped else texts.stop_already)
+
+
+async def on_ads(
+    query: CallbackQuery,
+    callback_data: AdsCb,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    language: str,
+) -> None:
+    """The profile's advertising button: each change is a consent record with its time."""
+    ads_text = advertising_text(texts, settings)
+    if callback_data.on:
+        changed = await advertising.subscribe(session, query.from_user.id, language, ads_text)
+        done = texts.ads_granted
+    else:
+        changed = await advertising.unsubscribe(session, query.from_user.id, language, ads_text)
+        done = texts.unsubscribed
+    if not changed:
+        await query.answer(texts.already_done)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(done)
+
+
+async def _ask(
+    bot: Bot, user: int, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    points = await privacy.points_to_lose(session, settings.program, user)
+    if points is None:
+        await bot.send_message(user, texts.forget_nothing)
+        return
+    await bot.send_message(
+        user,
+        texts.forget_confirm.format(balance=texts.points(points)),
+        reply_markup=forget_keyboard(texts),
+    )
+
+
+async def cmd_forget(
+    message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    """Typed at any time, mid-signup too: a command wins over the open questionnaire."""
+    assert message.from_user is not None
+    await _ask(bot, message.from_user.id, session, texts, settings)
+
+
+async def on_forget(
+    query: CallbackQuery,
+    callback_data: ForgetCb,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    language: str,
+) -> None:
+    """Withdrawal asks once more, then erases; a second tap finds nothing left to erase."""
+    user = query.from_user.id
+    if callback_data.action == "ask":
+        await query.answer()
+        await _ask(bot, user, session, texts, settings)
+    elif callback_data.action == "yes":
+        forgotten = await privacy.forget(
+            session,
+            settings.program,
+            settings.link_key,
+            user,
+            language,
+            consent_text(texts, settings),
+            advertising_text(texts, settings),
+        )
+        if not forgotten:
+            await query.answer(texts.already_done)
+            return
+        await query.answer()
+        await state.clear()
+        await bot.send_message(user, texts.forgotten, reply_markup=ReplyKeyboardRemove())
+    else:
+        await query.answer()
+        await bot.send_message(user, texts.forget_kept)
+
+
+def build_router() -> Router:
+    router = Router(name="rights")
+    router.message.register(cmd_mydata, Command("mydata"))
+    router.message.register(cmd_stop, Command("stop"))
+    router.message.register(cmd_forget, Command("forget"))
+    router.callback_query.register(on_ads, AdsCb.filter())
+    router.callback_query.register(on_forget, ForgetCb.filter())
+    return router
