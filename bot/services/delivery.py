@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.advertising import FrequencyCap, QuietHours
 from db.base import utcnow
@@ -167,7 +167,7 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        sessions: async_sessionmaker,
+        sessions: async_sessionmaker[AsyncSession],
         channel: Channel,
         config: DeliveryConfig,
         clock: Clock = utcnow,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.program import Program
 
@@ -43,7 +43,7 @@ class RunContext:
     """One run: `now` is the run's clock (tests set it); `heartbeat` keeps the lease alive and
     raises LeaseLostError when another process has taken the run over."""
 
-    sessions: async_sessionmaker
+    sessions: async_sessionmaker[AsyncSession]
     config: JobConfig
     now: datetime
     heartbeat: Callable[[], Awaitable[None]]

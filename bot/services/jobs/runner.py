@@ -116,7 +116,7 @@ def new_owner() -> str:
 
 
 async def run_period(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     config: JobConfig,
     job: JobName,
     day: date,
@@ -184,7 +184,7 @@ async def run_period(
 
 
 async def run_due(
-    sessions: async_sessionmaker,
+    sessions: async_sessionmaker[AsyncSession],
     config: JobConfig,
     job: JobName,
     *,
