@@ -11,8 +11,7 @@ Revises: 0004_deliveries
 Create Date: 2026-12-06 11:00:00
 """
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -53,39 +52,6 @@ refunds = sa.table(
 )
 
 
-@contextmanager
-def _children_kept() -> Iterator[None]:
-    """Keep what points at purchases while SQLite rebuilds that table.
-
-    SQLite changes a table's unique keys by copying it into a new table and dropping the old
-    one, and with foreign keys on, the drop runs the children's ON DELETE actions: refunds would
-    be deleted and ledger entries and receipt QR tokens would lose their purchase. The pragma
-    that turns foreign keys off does nothing inside the migration's transaction, so the rows are
-    set aside and put back instead.
-    """
-    if op.get_bind().dialect.name != "sqlite":
-        yield
-        return
-    op.execute("CREATE TEMP TABLE keep_refunds AS SELECT * FROM purchase_refunds")
-    for table in ("ledger_entries", "receipt_tokens"):
-        op.execute(
-            f"CREATE TEMP TABLE keep_{table} AS SELECT id, purchase_id FROM {table}"
-            " WHERE purchase_id IS NOT NULL"
-        )
-    yield
-    op.execute(
-        "INSERT INTO purchase_refunds SELECT * FROM keep_refunds"
-        " WHERE id NOT IN (SELECT id FROM purchase_refunds)"
-    )
-    for table in ("ledger_entries", "receipt_tokens"):
-        op.execute(
-            f"UPDATE {table} SET purchase_id = (SELECT kept.purchase_id FROM keep_{table} kept"
-            f" WHERE kept.id = {table}.id) WHERE id IN (SELECT id FROM keep_{table})"
-        )
-        op.execute(f"DROP TABLE keep_{table}")
-    op.execute("DROP TABLE keep_refunds")
-
-
 def upgrade() -> None:
     with op.batch_alter_table("customers") as batch:
         batch.add_column(sa.Column("spend", sa.BigInteger(), server_default="0", nullable=False))
@@ -105,7 +71,7 @@ def upgrade() -> None:
     )
     # A blank receipt id was stored as "" with no key: it never made two purchases one.
     op.execute(purchases.update().where(purchases.c.receipt_id == "").values(receipt_id=None))
-    with _children_kept(), op.batch_alter_table("purchases") as batch:
+    with op.batch_alter_table("purchases") as batch:
         batch.drop_constraint("uq_purchases_receipt_key", type_="unique")
         batch.drop_column("receipt_key")
         batch.create_unique_constraint("uq_purchases_store_receipt_id", ["store", "receipt_id"])
@@ -166,10 +132,9 @@ def downgrade() -> None:
         .where(purchases.c.receipt_id.is_not(None))
         .values(receipt_key=purchases.c.store + ":" + purchases.c.receipt_id)
     )
-    with _children_kept(), op.batch_alter_table("purchases") as batch:
+    with op.batch_alter_table("purchases") as batch:
         batch.drop_constraint("uq_purchases_store_receipt_id", type_="unique")
         batch.create_unique_constraint("uq_purchases_receipt_key", ["receipt_key"])
-    # Not batch: a rebuilt customers table would take every purchase and entry with it (see
-    # `_children_kept`); SQLite (3.35+) drops a plain column in place.
+    # SQLite (3.35+) drops a plain column in place: no copy of the customers table needed.
     op.drop_column("customers", "purchase_count")
     op.drop_column("customers", "spend")
