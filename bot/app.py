@@ -29,6 +29,7 @@ from bot.services.delivery import DeliveryConfig, DeliveryWorker
 from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
 from bot.startup import check_telegram, wait_for_database
+from bot.telegram import menus
 from bot.telegram.delivery import TelegramChannel
 from bot.telegram.errors import on_error
 from bot.telegram.fsm_storage import SqlAlchemyStorage
@@ -113,7 +114,9 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     await migrate.upgrade(engine)
     sessions = create_session_factory(engine)
     storage, isolation = _storage(settings, sessions, fsm_prefix)
-    dispatcher = Dispatcher(storage=storage, events_isolation=isolation, settings=settings)
+    dispatcher = Dispatcher(
+        storage=storage, events_isolation=isolation, settings=settings, sessions=sessions
+    )
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
     dispatcher.update.outer_middleware(ConcurrencyLimitMiddleware(UPDATES_AT_ONCE))
     dispatcher.update.outer_middleware(LanguageMiddleware(settings.default_language))
@@ -125,10 +128,18 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
     dispatcher.errors.register(on_error)
     dispatcher.include_router(build_router())
+    dispatcher.startup.register(_install_menus)
     config = delivery_config(settings)
     channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout)
     worker = DeliveryWorker(sessions, channel, config)
     return App(settings, engine, sessions, bot, dispatcher, worker)
+
+
+async def _install_menus(bot: Bot, settings: Settings, dispatcher: Dispatcher) -> None:
+    """Command menus per role at start-up (polling or webhook); a failure is only logged."""
+    sessions = dispatcher.get("sessions")
+    if sessions is not None:
+        await menus.install(bot, sessions, settings)
 
 
 async def run_polling(app: App) -> None:

@@ -17,11 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
-from bot.services import ledger, members
-from bot.services.staff import Role, StaffMember, create_invite
+from bot.services import ledger, members, team
+from bot.services.permissions import Action
+from bot.services.staff import Role, StaffMember
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
-from bot.telegram.filters import NotCommand, StaffOnly
+from bot.telegram.filters import NotCommand, Permitted, StaffOnly
 from bot.telegram.keyboards import cancel_button, cancel_only
 from bot.telegram.sale import SaleCb, SaleForm, begin_sale, sale_buttons, sale_receipt_id
 from bot.texts import Texts
@@ -240,7 +241,7 @@ async def cmd_cashier_invite(
     staff: StaffMember,
 ) -> None:
     store = " ".join((command.args or "").split())
-    payload = await create_invite(session, settings.link_key, staff.telegram_id, store)
+    payload = await team.invite(session, settings.link_key, staff, Role.CASHIER, store)
     link = await bot_link(bot, payload)
     where = f" ({html.quote(store)})" if store else ""
     await message.answer(texts.cashier_invite.format(store=where, link=link))
@@ -261,18 +262,18 @@ async def refuse_cashier(message: Message, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="cashier")
-    router.message.register(cmd_sale, Command("sale"), StaffOnly())
-    router.message.register(cmd_cashier_invite, Command("cashier"), StaffOnly(Role.OWNER))
+    router.message.register(cmd_sale, Command("sale"), Permitted(Action.RECORD_SALE))
+    router.message.register(cmd_cashier_invite, Command("cashier"), Permitted(Action.INVITE_STAFF))
     router.message.register(refuse_cashier, Command("cashier"), StaffOnly())
     router.message.register(refuse, Command("sale", "cashier"))
     # The steps take text, not commands: `/receipt …` or `/balance` mid-sale is that command.
-    steps = (NotCommand(), StaffOnly())
+    steps = (NotCommand(), Permitted(Action.RECORD_SALE))
     router.message.register(on_customer, StateFilter(SaleForm.customer), *steps)
     router.message.register(on_amount, StateFilter(SaleForm.amount), *steps)
     router.message.register(on_receipt, StateFilter(SaleForm.receipt), *steps)
     router.message.register(on_redeem_typed, StateFilter(SaleForm.redeem), *steps)
     router.message.register(on_confirm_text, StateFilter(SaleForm.confirm), *steps)
     router.callback_query.register(
-        on_sale_button, StateFilter(SaleForm), SaleCb.filter(), StaffOnly()
+        on_sale_button, StateFilter(SaleForm), SaleCb.filter(), Permitted(Action.RECORD_SALE)
     )
     return router

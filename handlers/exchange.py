@@ -24,10 +24,11 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, exchange
-from bot.services.staff import Role, StaffMember
+from bot.services.permissions import Action
+from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_username
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import Permitted
 from bot.telegram.sending import pre_chunks
 from bot.texts import Texts
 
@@ -173,10 +174,10 @@ async def refuse(message: Message, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="exchange")
-    owner = StaffOnly(Role.OWNER)
-    router.message.register(cmd_export, Command("export"), owner)
-    router.message.register(cmd_import, Command("import"), owner)
+    importer = Permitted(Action.IMPORT)
+    router.message.register(cmd_export, Command("export"), Permitted(Action.EXPORT))
+    router.message.register(cmd_import, Command("import"), importer)
     router.message.register(refuse, Command("export", "import"))
-    router.message.register(on_import_file, StateFilter(ImportForm.file), owner)
-    router.callback_query.register(on_import_answer, ImportCb.filter(), owner)
+    router.message.register(on_import_file, StateFilter(ImportForm.file), importer)
+    router.callback_query.register(on_import_answer, ImportCb.filter(), importer)
     return router

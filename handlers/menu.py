@@ -19,9 +19,11 @@ from bot.services import ledger
 from bot.services.customers import Profile, active_profile
 from bot.services.history import friends_joined, history_page
 from bot.services.signup import invite_payload
+from bot.services.staff import role_of
 from bot.settings import Settings
 from bot.telegram.card import send_card
 from bot.telegram.deeplinks import bot_link
+from bot.telegram.menus import staff_help_text
 from bot.telegram.render import balance_text, history_text
 from bot.telegram.rights import profile_keyboard
 from bot.texts import Texts
@@ -148,7 +150,15 @@ async def cmd_profile(
     )
 
 
-async def cmd_help(message: Message, texts: Texts, settings: Settings) -> None:
+async def cmd_help(
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    """What this person can do: a member of staff's commands by role, else the customer's."""
+    assert message.from_user is not None
+    member = await role_of(session, settings.owner_ids, message.from_user.id)
+    if member is not None:
+        await message.answer(staff_help_text(member, texts))
+        return
     await message.answer(texts.help.format(shop=html.quote(settings.shop_name)))
 
 

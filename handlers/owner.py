@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.reports import funnel_text
 from bot.services import sources
 from bot.services.funnel import funnel_report
+from bot.services.permissions import Action
 from bot.services.printables import printables
-from bot.services.staff import Role
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_username
-from bot.telegram.filters import NotCommand, StaffOnly
+from bot.telegram.filters import NotCommand, Permitted
 from bot.telegram.sending import pre_chunks, send_printables
 from bot.texts import Texts
 
@@ -188,12 +188,14 @@ async def refuse_customer(message: Message, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="owner")
-    router.message.register(cmd_qr, Command("qr"), StaffOnly(Role.OWNER))
-    router.message.register(cmd_sources, Command("sources"), StaffOnly(Role.OWNER))
+    router.message.register(cmd_qr, Command("qr"), Permitted(Action.MAKE_QR))
+    router.message.register(cmd_sources, Command("sources"), Permitted(Action.VIEW_SOURCES))
     router.message.register(refuse_customer, Command("qr", "sources"))
     # The steps take text, not commands: `/receipt …` mid-form is that command.
-    router.message.register(on_qr_text, StateFilter(QrForm), NotCommand())
+    router.message.register(
+        on_qr_text, StateFilter(QrForm), NotCommand(), Permitted(Action.MAKE_QR)
+    )
     router.callback_query.register(
-        on_qr_button, StateFilter(QrForm), QrCb.filter(), StaffOnly(Role.OWNER)
+        on_qr_button, StateFilter(QrForm), QrCb.filter(), Permitted(Action.MAKE_QR)
     )
     return router

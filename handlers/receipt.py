@@ -11,10 +11,11 @@ from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
 from bot.render import qr
 from bot.services import receipts
+from bot.services.permissions import Action
 from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import Permitted
 from bot.texts import Texts
 
 
@@ -60,6 +61,6 @@ async def refuse(message: Message, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="receipt")
-    router.message.register(cmd_receipt, Command("receipt"), StaffOnly())
+    router.message.register(cmd_receipt, Command("receipt"), Permitted(Action.RECEIPT_QR))
     router.message.register(refuse, Command("receipt"))
     return router

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.jobs import config_from
 from bot.services.jobs.runner import JobStatus, set_enabled, statuses
-from bot.services.staff import Role, StaffMember
+from bot.services.permissions import Action
+from bot.services.staff import StaffMember
 from bot.settings import Settings
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import Permitted
 from bot.telegram.job_texts import job_label, schedule_text
 from bot.texts import Texts
 
@@ -76,7 +77,7 @@ async def refuse_customer(message: Message, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="schedule")
-    router.message.register(cmd_schedule, Command("schedule"), StaffOnly(Role.OWNER))
+    router.message.register(cmd_schedule, Command("schedule"), Permitted(Action.SCHEDULE))
     router.message.register(refuse_customer, Command("schedule"))
-    router.callback_query.register(on_job_switch, JobSwitchCb.filter(), StaffOnly(Role.OWNER))
+    router.callback_query.register(on_job_switch, JobSwitchCb.filter(), Permitted(Action.SCHEDULE))
     return router

@@ -2,6 +2,10 @@
 
 A payload is one of: a source's QR code (signup attribution), a friend's invite, a customer's
 card scanned by a cashier, or a staff invite. Anything else signs up with source "unknown".
+
+Staff get their console (what their role can do) instead of the consent form, and may join as
+customers through its "I'm a customer too" button. A shop with no owner at all tells whoever
+starts it how to become one.
 """
 
 from __future__ import annotations
@@ -9,17 +13,18 @@ from __future__ import annotations
 from aiogram import Router, html
 from aiogram.filters import CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import links
 from bot.domain.questionnaire import Step
-from bot.services import members, receipts, signup, staff
+from bot.services import members, receipts, signup, staff, team
 from bot.services.customers import active_profile
 from bot.services.signup import EntryStatus
 from bot.settings import Settings
 from bot.telegram import keyboards
 from bot.telegram.card import send_card
+from bot.telegram.menus import ConsoleCb, console_keyboard, console_text, role_name, set_chat_menu
 from bot.telegram.questions import FormChat
 from bot.telegram.receipt_claim import claim_receipt, refusal_text
 from bot.telegram.sale import begin_sale
@@ -42,7 +47,13 @@ async def _staff_invite(
         await message.answer(texts.invite_unusable)
         return
     store = f" ({html.quote(member.store)})" if member.store else ""
-    await message.answer(texts.invite_accepted.format(store=store))
+    if member.role is staff.Role.CASHIER:
+        await message.answer(texts.invite_accepted.format(store=store))
+    else:
+        role = role_name(texts, member.role)
+        await message.answer(texts.invite_accepted_role.format(role=role, store=store))
+    assert message.bot is not None
+    await set_chat_menu(message.bot, member.telegram_id, member, settings.default_language)
 
 
 async def _scanned_card(
@@ -93,6 +104,10 @@ async def cmd_start(
     settings: Settings,
 ) -> None:
     payload = command.args
+    assert message.from_user is not None
+    if not settings.owner_ids and not await team.has_owner(session, settings.owner_ids):
+        await message.answer(texts.first_run.format(id=message.from_user.id))
+        return
     ref = links.verify(settings.link_key, payload) if payload else None
     if ref is not None and ref.kind == staff.INVITE_KIND and payload:
         await _staff_invite(message, payload, session, texts, settings)
@@ -103,11 +118,31 @@ async def cmd_start(
         if await _scanned_card(message, payload, form.state, session, texts, settings):
             return
         payload = None
+    if payload is None and not await form.in_signup():
+        member = await staff.role_of(session, settings.owner_ids, message.from_user.id)
+        if member is not None:
+            await message.answer(console_text(member, texts), reply_markup=console_keyboard(texts))
+            assert message.bot is not None
+            await set_chat_menu(message.bot, member.telegram_id, member, settings.default_language)
+            return
     receipt = payload if ref is not None and ref.kind == receipts.RECEIPT_KIND else None
     if receipt is not None:
         payload = None  # a purchase QR names no source: the funnel counts it as "unknown"
     elif payload and ref is None and _looks_like_receipt(payload):
         receipt, payload = payload, None  # an altered or cut receipt QR: refused below, logged
+    await _enter(message, form, session, texts, settings, payload, receipt)
+
+
+async def _enter(
+    message: Message,
+    form: FormChat,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    payload: str | None,
+    receipt: str | None,
+) -> None:
+    """The customer's way in: the welcome back, the form where it stopped, or consent."""
     entry = await signup.open_bot(
         session, settings.link_key, settings.program, form.user.id, payload
     )
@@ -134,7 +169,17 @@ async def cmd_start(
         await form.ask_consent(entry.source_id, entry.referrer_id)
 
 
+async def on_customer_too(
+    query: CallbackQuery, form: FormChat, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    """A member of staff joins the program as a customer (or sees their balance if they did)."""
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _enter(query.message, form, session, texts, settings, None, None)
+
+
 def build_router() -> Router:
     router = Router(name="start")
     router.message.register(cmd_start, CommandStart())
+    router.callback_query.register(on_customer_too, ConsoleCb.filter())
     return router

@@ -1,4 +1,5 @@
-"""`/stats` (owner): the base's figures as a short text, then five charts as one album."""
+"""`/stats`: for the owner the base's figures as a short text, then five charts as one album;
+for a manager the figures of the customers attributed to them."""
 
 from __future__ import annotations
 
@@ -9,25 +10,44 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.money import format_rub
 from bot.reports import stats_text
 from bot.services import stats
 from bot.services.funnel import funnel_report
-from bot.services.staff import Role
+from bot.services.permissions import Action
+from bot.services.staff import StaffMember
 from bot.settings import Settings
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import Permitted
 from bot.texts import Texts
 
 
 async def cmd_stats(
-    message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    staff: StaffMember,
 ) -> None:
-    report = await stats.report(
+    report = await stats.report_for(
         session,
+        staff,
         settings.link_key,
         settings.program,
         active_days=settings.active_days,
         quiet_days=settings.quiet_days,
     )
+    if isinstance(report, stats.AttributedFigures):
+        await message.answer(
+            texts.stats_own.format(
+                sources=report.sources,
+                customers=report.customers,
+                new=report.new_this_week,
+                purchases=report.purchases,
+                revenue=format_rub(report.net_revenue),
+            )
+        )
+        return
     funnel = await funnel_report(session, settings.link_key)
     await message.answer(stats_text(report, texts, active_days=settings.active_days))
     # Drawing takes a moment of CPU: off the event loop, so other chats are not held up.
@@ -44,6 +64,6 @@ async def refuse(message: Message, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="stats")
-    router.message.register(cmd_stats, Command("stats"), StaffOnly(Role.OWNER))
+    router.message.register(cmd_stats, Command("stats"), Permitted(Action.VIEW_STATS))
     router.message.register(refuse, Command("stats"))
     return router

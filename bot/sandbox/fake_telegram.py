@@ -422,6 +422,8 @@ class FakeTelegram:
         self.answered_callbacks: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}  # setMyCommands, keyed by scope type
+        # Every setMyCommands by (scope type, chat id or None, language code or ""): see menu_for.
+        self.scoped_commands: dict[tuple[str, int | None, str], list[dict[str, Any]]] = {}
         self.menu_button: dict[str, Any] | None = None
         # Chats, messages and files.
         self._users: dict[int, FakeUser] = {}
@@ -478,6 +480,7 @@ class FakeTelegram:
             "getFile": self._get_file,
             "setMyCommands": self._set_my_commands,
             "deleteMyCommands": self._delete_my_commands,
+            "getMyCommands": self._get_my_commands,
             "setChatMenuButton": self._set_chat_menu_button,
         }
         self._methods = {name.lower(): (name, handler) for name, handler in handlers.items()}
@@ -1251,14 +1254,56 @@ class FakeTelegram:
             "has_main_web_app": False,
         }
 
+    @staticmethod
+    def _command_key(params: dict[str, Any]) -> tuple[str, int | None, str]:
+        scope = params.get("scope") or {}
+        chat = scope.get("chat_id")
+        return (
+            scope.get("type", "default"),
+            int(chat) if chat is not None else None,
+            (params.get("language_code") or ""),
+        )
+
     def _set_my_commands(self, params: dict[str, Any]) -> bool:
-        scope = (params.get("scope") or {}).get("type", "default")
-        self.commands[scope] = params.get("commands") or []
+        key = self._command_key(params)
+        commands = params.get("commands") or []
+        for command in commands:
+            name = str(command.get("command", ""))
+            if (
+                not (1 <= len(name) <= 32)
+                or name != name.lower()
+                or not name.replace("_", "").isalnum()
+            ):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not (1 <= len(str(command.get("description", ""))) <= 256):
+                raise _ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        self.scoped_commands[key] = commands
+        if not key[2]:
+            self.commands[key[0]] = commands
         return True
 
     def _delete_my_commands(self, params: dict[str, Any]) -> bool:
-        self.commands.pop((params.get("scope") or {}).get("type", "default"), None)
+        key = self._command_key(params)
+        self.scoped_commands.pop(key, None)
+        if not key[2]:
+            self.commands.pop(key[0], None)
         return True
+
+    def _get_my_commands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.scoped_commands.get(self._command_key(params), [])
+
+    def menu_for(self, chat_id: int, language: str = "") -> list[str]:
+        """The command names a private chat's menu shows, resolved as Telegram does: the chat's
+        scope in the user's language, then without one, then the default scope likewise."""
+        for key in (
+            ("chat", chat_id, language),
+            ("chat", chat_id, ""),
+            ("default", None, language),
+            ("default", None, ""),
+        ):
+            if key in self.scoped_commands:
+                return [str(c["command"]) for c in self.scoped_commands[key]]
+        return []
 
     def _set_chat_menu_button(self, params: dict[str, Any]) -> bool:
         self.menu_button = params.get("menu_button")

@@ -1,6 +1,7 @@
-"""The shop's people: owners (from settings) and cashiers (added by a one-time invite).
+"""The shop's people: owners (from settings or promoted), managers and cashiers (one-time invites).
 
-This is the one permission check: every handler asks `role_of`.
+`role_of` says who someone is; what each role may do is `bot.services.permissions`; taking
+people on, changing roles and deactivating is `bot.services.team`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ ROLE_TTL = 30.0
 
 class Role(StrEnum):
     OWNER = "owner"
+    MANAGER = "manager"
     CASHIER = "cashier"
 
 
@@ -55,6 +57,11 @@ def _known_roles(session: AsyncSession) -> dict[int, tuple[float, StaffMember | 
 def _forget_roles(session: AsyncSession) -> None:
     """Staff changed: every role is read again. Call it wherever staff rows change."""
     _known_roles(session).clear()
+
+
+def forget_roles(session: AsyncSession) -> None:
+    """Staff changed: this process reads every role again at once (others within ROLE_TTL)."""
+    _forget_roles(session)
 
 
 async def role_of(

@@ -15,9 +15,13 @@ from bot.domain.phone import mask_phone
 from bot.domain.program import Program
 from bot.render import charts
 from bot.services.funnel import FunnelReport
+from bot.services.permissions import Action, Grant, require
 from bot.services.sources import list_sources
+from bot.services.staff import StaffMember
 from bot.texts import Texts
 from db.base import utcnow
+from db.repositories import sources as source_repo
+from db.repositories import staff as staff_repo
 from db.repositories import stats as repo
 
 WEEKS = 12
@@ -264,3 +268,49 @@ def draw_charts(report: StatsReport, funnel: FunnelReport, texts: Texts) -> list
         ],
     )
     return [growth, funnel_chart, segments, revenue, lapsing]
+
+
+@dataclass(frozen=True)
+class AttributedFigures:
+    """A manager's own figures: the customers their employee sources brought."""
+
+    sources: int
+    customers: int
+    new_this_week: int
+    purchases: int
+    net_revenue: int  # kopecks
+
+
+async def attributed(
+    session: AsyncSession, member: StaffMember | None, now: datetime | None = None
+) -> AttributedFigures:
+    """The customers attributed to `member`: sources whose employee is their staff name."""
+    require(member, Action.VIEW_STATS)
+    assert member is not None
+    row = await staff_repo.member(session, member.telegram_id)
+    name = " ".join((row.name if row else "").split()).casefold()
+    ids = [
+        link.id
+        for link in await source_repo.all_sources(session)
+        if name and " ".join(link.employee.split()).casefold() == name
+    ]
+    since = week_start(now or utcnow())
+    customers, new, purchases, net = await repo.attributed_figures(session, ids, since)
+    return AttributedFigures(len(ids), customers, new, purchases, net)
+
+
+async def report_for(
+    session: AsyncSession,
+    member: StaffMember | None,
+    link_key: bytes,
+    program: Program,
+    *,
+    active_days: int,
+    quiet_days: int,
+) -> StatsReport | AttributedFigures:
+    """What `member` may see: the whole base (owner) or their own customers (manager)."""
+    if require(member, Action.VIEW_STATS) is Grant.ALL:
+        return await report(
+            session, link_key, program, active_days=active_days, quiet_days=quiet_days
+        )
+    return await attributed(session, member)

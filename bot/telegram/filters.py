@@ -11,6 +11,7 @@ from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.permissions import Action, allowed
 from bot.services.staff import Role, role_of
 from bot.settings import Settings
 
@@ -32,6 +33,29 @@ class StaffOnly(Filter):
             return False
         member = await role_of(session, settings.owner_ids, event_from_user.id)
         return {"staff": member} if member and member.role in self.roles else False
+
+
+class Permitted(Filter):
+    """Passes whoever may do `action` (`bot.services.permissions`), handing `staff` and `grant`.
+
+    The refusal is the router's next handler for the same command; services check again.
+    """
+
+    def __init__(self, action: Action) -> None:
+        self.action = action
+
+    async def __call__(
+        self,
+        event: TelegramObject,
+        event_from_user: User | None,
+        session: AsyncSession,
+        settings: Settings,
+    ) -> bool | dict[str, Any]:
+        if event_from_user is None:
+            return False
+        member = await role_of(session, settings.owner_ids, event_from_user.id)
+        grant = allowed(member, self.action)
+        return {"staff": member, "grant": grant} if grant is not None else False
 
 
 async def _command_name(message: Message, bot: Bot) -> str | None:

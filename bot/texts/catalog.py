@@ -252,6 +252,33 @@ class Texts:
     ads_button_off: str
     ads_granted: str
     forget_nothing: str
+    # Roles, the staff console, menus, /staff, /id, the first run (issue 13).
+    command_descriptions: tuple[tuple[str, str], ...]  # command → its line in Telegram's menu
+    role_names: tuple[tuple[str, str], ...]  # owner, manager, cashier
+    console: str
+    console_customer_button: str
+    staff_help: str
+    first_run: str
+    your_id: str
+    not_allowed: str
+    stats_own: str
+    staff_title: str
+    staff_line: str
+    staff_line_settings: str
+    staff_inactive: str
+    staff_invite_button: str
+    staff_invite: str
+    staff_member: str
+    staff_make: str
+    staff_deactivate_button: str
+    staff_reactivate_button: str
+    staff_back: str
+    staff_changed: str
+    staff_deactivated: str
+    staff_reactivated: str
+    staff_settings_owner: str
+    staff_yourself: str
+    invite_accepted_role: str
 
     def declined_text(self, bonus: str | None) -> str:
         extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""

@@ -357,6 +357,57 @@ EN = Texts(
     ads_button_off="🔕 Stop mailings",
     ads_granted="Done: we will send you offers and news. You can stop them at any time — /stop.",
     forget_nothing="We hold no data about you.",
+    command_descriptions=(
+        ("start", "Start and your menu"),
+        ("card", "Card for the till"),
+        ("balance", "Balance and tier"),
+        ("history", "History"),
+        ("invite", "Invite a friend"),
+        ("profile", "Profile and messages"),
+        ("mydata", "What we store about you"),
+        ("help", "Help"),
+        ("id", "My Telegram id"),
+        ("sale", "Record a purchase"),
+        ("receipt", "QR code for a receipt"),
+        ("stats", "Statistics"),
+        ("sources", "Where customers come from"),
+        ("qr", "QR codes and posters"),
+        ("staff", "Staff"),
+        ("export", "Export the base"),
+        ("import", "Import a base"),
+        ("schedule", "Scheduled jobs"),
+    ),
+    role_names=(("owner", "owner"), ("manager", "manager"), ("cashier", "cashier")),
+    console="You are the shop's <b>{role}</b>.\n\nWhat you can do:\n{commands}",
+    console_customer_button="🛍 I'm a customer too",
+    staff_help="You are a <b>{role}</b>. Your commands:\n{commands}\n\nTo collect points as a customer: /start → “I'm a customer too”.",
+    first_run=(
+        "This bot has no owner yet.\n\nIf you are the owner, run on the server:\n"
+        "<code>clientbase owner add {id}</code>\nthen press /start again. Your Telegram id: <code>{id}</code>"
+    ),
+    your_id="Your Telegram id: <code>{id}</code>",
+    not_allowed="Not allowed.",
+    stats_own=(
+        "<b>Your customers</b> (sources with your name: {sources})\n"
+        "Customers: {customers}, new this week: {new}\nPurchases: {purchases} for {revenue}"
+    ),
+    staff_title="<b>Staff</b>",
+    staff_line="{name} — {role}{store}{inactive}",
+    staff_line_settings="id {id} — owner (OWNER_IDS)",
+    staff_inactive=" ⛔ deactivated",
+    staff_invite_button="➕ Invite: {role}",
+    staff_invite="A one-time link: {role}{store} (valid 24 hours). Forward it to them:\n{link}",
+    staff_member="<b>{name}</b> — {role}{store}{inactive}\nid {id}",
+    staff_make="Make {role}",
+    staff_deactivate_button="⛔ Deactivate",
+    staff_reactivate_button="✅ Reactivate",
+    staff_back="◀️ Back to the list",
+    staff_changed="Done: {name} is now {role}.",
+    staff_deactivated="{name} is deactivated: staff commands no longer work for them.",
+    staff_reactivated="{name} is back on the staff: {role}.",
+    staff_settings_owner="This owner is in OWNER_IDS: change it in the settings.",
+    staff_yourself="You cannot change or deactivate yourself.",
+    invite_accepted_role="You have joined as {role}{store}. Press /start to open your menu.",
 )
 
 EN_SHELL = ShellTexts(

@@ -358,6 +358,57 @@ RU = Texts(
     ads_button_off="🔕 Отказаться от рассылок",
     ads_granted="Готово: будем присылать акции и новости. Отказаться можно в любой момент — /stop.",
     forget_nothing="У нас нет ваших данных.",
+    command_descriptions=(
+        ("start", "Начало и ваше меню"),
+        ("card", "Карта для кассы"),
+        ("balance", "Баланс и уровень"),
+        ("history", "История операций"),
+        ("invite", "Пригласить друга"),
+        ("profile", "Профиль и рассылки"),
+        ("mydata", "Какие данные о вас хранятся"),
+        ("help", "Помощь"),
+        ("id", "Мой Telegram id"),
+        ("sale", "Провести покупку"),
+        ("receipt", "QR-код на чек"),
+        ("stats", "Статистика"),
+        ("sources", "Источники клиентов"),
+        ("qr", "QR-коды и плакаты"),
+        ("staff", "Сотрудники"),
+        ("export", "Выгрузить базу"),
+        ("import", "Загрузить базу"),
+        ("schedule", "Расписание рассылок"),
+    ),
+    role_names=(("owner", "владелец"), ("manager", "менеджер"), ("cashier", "кассир")),
+    console="Вы — <b>{role}</b> магазина.\n\nЧто можно сделать:\n{commands}",
+    console_customer_button="🛍 Я тоже клиент",
+    staff_help="Вы — <b>{role}</b>. Ваши команды:\n{commands}\n\nКопить баллы как клиент: /start → «Я тоже клиент».",
+    first_run=(
+        "У бота ещё нет владельца.\n\nЕсли владелец — вы, выполните на сервере:\n"
+        "<code>clientbase owner add {id}</code>\nи снова нажмите /start. Ваш Telegram id: <code>{id}</code>"
+    ),
+    your_id="Ваш Telegram id: <code>{id}</code>",
+    not_allowed="Недостаточно прав.",
+    stats_own=(
+        "<b>Ваши клиенты</b> (источников с вашим именем: {sources})\n"
+        "Клиентов: {customers}, новых за неделю: {new}\nПокупок: {purchases} на {revenue}"
+    ),
+    staff_title="<b>Сотрудники</b>",
+    staff_line="{name} — {role}{store}{inactive}",
+    staff_line_settings="id {id} — владелец (OWNER_IDS)",
+    staff_inactive=" ⛔ отключён",
+    staff_invite_button="➕ Пригласить: {role}",
+    staff_invite="Одноразовая ссылка: {role}{store} (действует 24 часа). Перешлите её сотруднику:\n{link}",
+    staff_member="<b>{name}</b> — {role}{store}{inactive}\nid {id}",
+    staff_make="Сделать: {role}",
+    staff_deactivate_button="⛔ Отключить",
+    staff_reactivate_button="✅ Вернуть",
+    staff_back="◀️ К списку",
+    staff_changed="Готово: {name} — {role}.",
+    staff_deactivated="{name} отключён(а): команды сотрудника больше не работают.",
+    staff_reactivated="{name} снова в команде: {role}.",
+    staff_settings_owner="Этот владелец указан в OWNER_IDS: он меняется только в настройках.",
+    staff_yourself="Себя изменить или отключить нельзя.",
+    invite_accepted_role="Вы добавлены: {role}{store}. Нажмите /start — откроется ваше меню.",
 )
 
 RU_SHELL = ShellTexts(

@@ -242,3 +242,32 @@ async def top_customers(session: AsyncSession, limit: int) -> list[tuple[str, st
         (name or "", phone or "", int(net or 0), int(n))
         for name, phone, net, n in await session.execute(query)
     ]
+
+
+async def attributed_figures(
+    session: AsyncSession, source_ids: Sequence[int], since: datetime
+) -> tuple[int, int, int, int]:
+    """Customers of these sources: (customers, new since `since`, purchases, net kopecks)."""
+    if not source_ids:
+        return 0, 0, 0, 0
+    mine = and_(Customer.status == ACTIVE, Customer.source_id.in_(list(source_ids)))
+    customers, new = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((Customer.signed_up_at >= since, 1), else_=0)), 0),
+            ).where(mine)
+        )
+    ).one()
+    purchases, net = (
+        await session.execute(
+            select(
+                func.count(Purchase.id),
+                func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0),
+            )
+            .select_from(Purchase)
+            .join(Customer, Customer.id == Purchase.customer_id)
+            .where(mine)
+        )
+    ).one()
+    return int(customers), int(new), int(purchases), int(net)
