@@ -67,6 +67,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
     if command in ("export", "import", "audit") or (command == "stats" and args.report is None):
         return _base(args, settings)
+    if command == "owner":
+        from bot.cli.owners import owners
+
+        return asyncio.run(owners(settings, args.owner_command, getattr(args, "telegram_id", None)))
     if command == "jobs":
         from bot.cli import jobs
 

@@ -78,4 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--invites", type=Path, help="write the personal invite links (CSV) here")
     log = commands.add_parser("audit", help="the audit log, newest first")
     log.add_argument("--page", type=int, default=1)
+
+    owner = commands.add_parser("owner", help="the shop's owners kept in the database")
+    owner_commands = owner.add_subparsers(dest="owner_command", metavar="add|list|remove")
+    owner_commands.required = True
+    owner_add = owner_commands.add_parser("add", help="make this Telegram id an owner")
+    owner_add.add_argument("telegram_id", type=int, metavar="ID", help="/id in the bot tells it")
+    owner_commands.add_parser("list", help="owners from OWNER_IDS and the database")
+    owner_remove = owner_commands.add_parser("remove", help="deactivate an owner of the database")
+    owner_remove.add_argument("telegram_id", type=int, metavar="ID")
     return parser

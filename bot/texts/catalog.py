@@ -322,3 +322,11 @@ class ShellTexts:
     no_member: str
     only_points: str
     adjusted: str
+    # `clientbase owner add|list|remove` (issue 13).
+    owner_added: str
+    owner_removed: str
+    owner_unknown: str
+    owner_in_settings: str
+    owner_line: str
+    owner_line_settings: str
+    owners_none: str

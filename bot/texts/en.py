@@ -422,4 +422,11 @@ EN_SHELL = ShellTexts(
     no_member="no member with card or phone {customer!r}",
     only_points="the member has only {points}",
     adjusted="{name} {phone}: {points:+d}, balance {balance}",
+    owner_added="Owner added: {id}. Ask them to press /start in the bot.",
+    owner_removed="Owner {id} deactivated.",
+    owner_unknown="No owner {id} in the database",
+    owner_in_settings="{id} is in OWNER_IDS: remove it from the settings",
+    owner_line="{id}  (database)",
+    owner_line_settings="{id}  (OWNER_IDS)",
+    owners_none="No owners. Add one: clientbase owner add ID (/id in the bot tells the id)",
 )

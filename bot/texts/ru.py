@@ -423,4 +423,11 @@ RU_SHELL = ShellTexts(
     no_member="Клиента с картой или телефоном {customer!r} нет",
     only_points="У клиента только {points}",
     adjusted="{name} {phone}: {points:+d}, баланс {balance}",
+    owner_added="Владелец добавлен: {id}. Пусть нажмёт /start в боте.",
+    owner_removed="Владелец {id} отключён.",
+    owner_unknown="Владельца {id} в базе нет",
+    owner_in_settings="{id} указан в OWNER_IDS: уберите его из настроек",
+    owner_line="{id}  (в базе)",
+    owner_line_settings="{id}  (OWNER_IDS)",
+    owners_none="Владельцев нет. Добавьте: clientbase owner add ID (id покажет /id в боте)",
 )
