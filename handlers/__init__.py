@@ -26,6 +26,7 @@ from handlers import (
     signup,
     start,
     stats,
+    till,
     unsubscribe,
 )
 
@@ -69,6 +70,7 @@ def build_router() -> Router:
         schedule.build_router(),
         stats.build_router(),
         exchange.build_router(),
+        till.build_router(),
         cashier.build_router(),
         receipt.build_router(),
         form_routers[1],
