@@ -101,9 +101,9 @@ _BY_CUSTOMER = _decide(
     .scalar_subquery()
 )
 _BY_CODE = _decide(
-    redemptions.c.code == bindparam("code"), redemptions.c.attempts < MAX_CODE_ATTEMPTS
+    redemptions.c.code == bindparam("typed"), redemptions.c.attempts < MAX_CODE_ATTEMPTS
 )
-_BY_ACTOR = _decide(redemptions.c.actor == bindparam("actor"))
+_BY_ACTOR = _decide(redemptions.c.actor == bindparam("asker"))
 _WRONG_CODE = (
     update(redemptions)
     .where(redemptions.c.id == bindparam("redemption"), redemptions.c.status == "pending")
@@ -122,7 +122,7 @@ async def decide_by_customer(
 async def confirm_by_code(
     session: AsyncSession, redemption_id: int, code: str, now: datetime
 ) -> RedemptionRow | None:
-    params = {"redemption": redemption_id, "code": code, "to": "confirmed", "at": now}
+    params = {"redemption": redemption_id, "typed": code, "to": "confirmed", "at": now}
     return _row((await session.execute(_BY_CODE, params)).first())
 
 
@@ -134,7 +134,7 @@ async def cancel_by_actor(
     session: AsyncSession, redemption_id: int, actor: str, now: datetime
 ) -> RedemptionRow | None:
     """The one who asked withdraws the request (before the customer answered)."""
-    params = {"redemption": redemption_id, "actor": actor, "to": "cancelled", "at": now}
+    params = {"redemption": redemption_id, "asker": actor, "to": "cancelled", "at": now}
     row = (await session.execute(_BY_ACTOR, params)).first()
     if row is None:
         # Lapsed requests can be withdrawn too: the cashier moves on without the points.

@@ -47,7 +47,10 @@ def _settings(**overrides: Any) -> Settings:
 
 @pytest.fixture
 async def client(sessions: async_sessionmaker) -> AsyncIterator[TestClient]:
-    server = TestServer(build_pos_app(sessions, _settings()), host="127.0.0.1")
+    """A till whose shop spends points without asking the customer (REDEEM_CONFIRMATION=false):
+    these tests hold the ledger's rules; tests/db/test_pos_redemption.py the confirmation."""
+    settings = _settings(redeem_confirmation=False)
+    server = TestServer(build_pos_app(sessions, settings), host="127.0.0.1")
     async with TestClient(server) as client:
         yield client
 
