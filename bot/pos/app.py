@@ -171,6 +171,8 @@ class _Api:
                 answer = await till.confirm_with_code(
                     session, self._program, asked.id, code, actor=_actor(store)
                 )
+                if answer.purchase is not None and not answer.purchase.duplicate:
+                    return json_answer(_purchase_body(answer.purchase), status=201)
                 asked = answer.redemption
         except till.CustomerUnreachableError as error:
             raise ApiError(
