@@ -369,9 +369,11 @@ async def sell_without_points(
     if known is None or known.actor != actor:
         raise NotAllowedError("no such request")
     row = await repo.cancel_by_actor(session, redemption_id, actor, now)
-    if row is None:
-        await session.rollback()
-        return await _settled(session, program, known, now)
+    if row is None:  # decided already: confirmed stands; declined or withdrawn sells as asked
+        row = await repo.redemption(session, redemption_id) or known
+        if row.status == "confirmed":
+            await session.rollback()
+            return await _settled(session, program, row, now)
     try:
         result = await ledger.add_purchase(
             session,
@@ -473,7 +475,7 @@ async def purchases_to_return(
         )
     else:
         return []
-    return [_line(info) for info in found if may_return(staff, info.store) and info.id]
+    return [_line(info) for info in found if may_return(staff, info.store)]
 
 
 async def purchase_for_return(
@@ -496,20 +498,13 @@ async def return_purchase(
     return_id: str,
     now: datetime | None = None,
 ) -> ledger.RefundResult:
-    """A return from the messenger: the very rule of the POS API (`ledger.refund`), then an
-    audit entry. `return_id` makes a repeated confirm one return."""
+    """A return from the messenger: the very rule of the POS API (`ledger.refund`), its audit
+    entry in the same transaction. `return_id` makes a repeated confirm one return."""
     line = await purchase_for_return(session, staff, purchase_id)
     assert staff is not None
     await session.rollback()  # end the read before the ledger's unit of work begins
-    result = await ledger.refund(
-        session,
-        purchase_id=line.id,
-        amount=amount,
-        refund_id=return_id,
-        actor=staff.actor,
-        now=now,
-    )
-    if not result.duplicate:
+
+    async def audited(session: AsyncSession, result: ledger.RefundResult) -> None:
         await audit.record(
             session,
             _actor(staff),
@@ -521,8 +516,16 @@ async def return_purchase(
             returned_points=result.returned_points,
             customer_id=result.customer_id,
         )
-        await session.commit()
-    return result
+
+    return await ledger.refund(
+        session,
+        purchase_id=line.id,
+        amount=amount,
+        refund_id=return_id,
+        actor=staff.actor,
+        now=now,
+        before_commit=audited,
+    )
 
 
 # --- customer lookup ----------------------------------------------------------------------------

@@ -290,3 +290,23 @@ async def test_my_shows_what_an_employees_qr_code_brought_and_their_sales(
     assert "За этот месяц: 2 на 2\u00a0000\u00a0₽." in after.text
     owners = await bot.say(OWNER, "/my")
     assert "QR-кодов на ваше имя пока нет" in owners.text
+
+
+async def test_a_customer_who_declines_spends_nothing_and_the_cashier_is_told(
+    running: RunningBot,
+) -> None:
+    bot = running
+    cashier = await _hire_cashier(bot)
+    anna = bot.new_user()
+    await sign_up(bot, anna)
+    waiting, asked = await _ask_to_spend(bot, cashier, anna, "R-1")
+    no = await _pressed(bot, bot.fake.press(anna, asked, "✖️ Не списывать"))
+    assert no["text"] == "Хорошо, баллы не списаны."
+    told = await bot.reply(cashier)
+    assert told.text.startswith("✖️ Клиент отказался от списания.")
+    assert await _redeemed(bot) == []
+    done = await bot.press(cashier, waiting, "Провести без списания")
+    assert done.text.startswith("✅ Проведено. Начислено 50 баллов, списано 0 баллов")
+    assert await _redeemed(bot) == [0] and await _points(bot, anna) == 150
+    async with bot.sessions() as session:
+        assert await session.scalar(select(Redemption.status)) == "declined"
