@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     birthday_bonus: int = Field(default=300, ge=0, le=1_000_000)
     tiers: str = "Базовый:0:5, Серебро:10000:7, Золото:30000:10"
     redeem_cap_percent: Decimal = Field(default=Decimal(30), ge=0, le=100)
+    # Spending points waits for the customer's tap in their chat (or the code they read out).
+    redeem_confirmation: bool = True
+    redeem_confirmation_seconds: int = Field(default=180, ge=30, le=3600)
     purchase_points_days: int = Field(default=365, ge=0, le=3650)
     bonus_points_days: int = Field(default=180, ge=0, le=3650)
     receipt_qr_hours: int = Field(default=24, ge=1, le=24 * 30)
@@ -231,6 +234,10 @@ class Settings(BaseSettings):
     @property
     def receipt_window(self) -> timedelta:
         return timedelta(hours=self.receipt_qr_hours)
+
+    @property
+    def redeem_confirmation_window(self) -> timedelta:
+        return timedelta(seconds=self.redeem_confirmation_seconds)
 
     @property
     def zone(self) -> ZoneInfo:

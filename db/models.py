@@ -427,6 +427,42 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class Redemption(Base):
+    """A request to spend a customer's points, waiting for the customer's own consent.
+
+    A cashier's sale or a till asks; the customer taps the button in their chat (or reads out the
+    one-time `code`); only then is the purchase recorded with the points. The status is taken
+    with a conditional UPDATE, so a double tap or a forged callback spends nothing twice.
+    """
+
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'confirmed', 'declined', 'cancelled')", name="status"
+        ),
+        CheckConstraint("points > 0", name="points"),
+        UniqueConstraint("store", "receipt_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    store: Mapped[str] = mapped_column(String(100), default="")
+    receipt_id: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(8))
+    channel: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    notify_chat: Mapped[int | None] = mapped_column(BigInteger)  # the cashier told of the answer
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # wrong codes typed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+
+
 __all__ = [
     "AuditEntry",
     "Base",
@@ -445,6 +481,7 @@ __all__ = [
     "Purchase",
     "PurchaseRefund",
     "ReceiptToken",
+    "Redemption",
     "Source",
     "Staff",
     "StaffInvite",

@@ -27,6 +27,7 @@ from handlers import (
     staff,
     start,
     stats,
+    till,
     unsubscribe,
 )
 
@@ -71,6 +72,7 @@ def build_router() -> Router:
         schedule.build_router(),
         stats.build_router(),
         exchange.build_router(),
+        till.build_router(),
         cashier.build_router(),
         receipt.build_router(),
         form_routers[1],

@@ -25,6 +25,7 @@ from bot.telegram.deeplinks import bot_link
 from bot.telegram.filters import NotCommand, Permitted, StaffOnly
 from bot.telegram.keyboards import cancel_button, cancel_only
 from bot.telegram.sale import SaleCb, SaleForm, begin_sale, sale_buttons, sale_receipt_id
+from bot.telegram.till import ask_customer_to_confirm
 from bot.texts import Texts
 
 
@@ -186,6 +187,9 @@ async def _record(
     cashier: StaffMember,
 ) -> None:
     data = await state.get_data()
+    if data.get("redeem", 0) and settings.redeem_confirmation:  # the customer consents first
+        await ask_customer_to_confirm(message, state, session, texts, settings, cashier)
+        return
     try:
         result = await ledger.record_purchase(
             session,

@@ -112,6 +112,8 @@ class _QrChat:
                 welcome_bonus=settings.welcome_bonus,
             )
             caption = texts.qr_caption.format(label=html.quote(link.label), url=files.url)
+            if link.employee:  # what /my shows that employee
+                caption += "\n" + texts.qr_employee_hint.format(employee=html.quote(link.employee))
             await send_printables(self.bot, self.chat_id, files, caption)
 
     async def answer(self, value: str) -> None:

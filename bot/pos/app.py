@@ -22,7 +22,7 @@ from bot.pos.auth import bearer_token, store_of, unauthorized
 from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer
 from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
-from bot.services import ledger, members, receipts
+from bot.services import ledger, members, receipts, till
 from bot.services.sources import deep_link
 from bot.settings import Settings
 
@@ -108,13 +108,25 @@ class _Api:
     async def purchase(self, request: web.Request) -> web.Response:
         async with self._unit(request) as (session, caller, store):
             data = await requests.read_body(
-                request, frozenset({"card", "phone", "amount", "receipt_id", "redeem"})
+                request,
+                frozenset({"card", "phone", "amount", "receipt_id", "redeem", "confirmation_code"}),
             )
             amount = requests.amount(data, required=True)
             assert amount is not None
             receipt_id = requests.identifier(data, "receipt_id")
             redeem = requests.points(data, "redeem")
+            code = (
+                requests.identifier(data, "confirmation_code")
+                if "confirmation_code" in data
+                else None
+            )
             member = await self._member(session, caller, store, data)
+            if redeem and self._settings.redeem_confirmation:
+                waiting = await self._confirmed(
+                    session, store, member.customer_id, amount, redeem, receipt_id, code
+                )
+                if waiting is not None:
+                    return waiting
             result = await ledger.record_purchase(
                 session,
                 self._program,
@@ -126,17 +138,69 @@ class _Api:
                 channel=CHANNEL,
                 actor=_actor(store),
             )
-        body = {
-            "purchase_id": result.purchase_id,
-            "amount": plain_rub(result.amount),
-            "redeemed": result.redeemed,
-            "accrued": result.accrued,
-            "balance": result.balance,
-            "tier": result.tier_after,
-            "upgraded": result.upgraded,
-            "duplicate": result.duplicate,
-        }
-        return json_answer(body, status=200 if result.duplicate else 201)
+        return json_answer(_purchase_body(result), status=200 if result.duplicate else 201)
+
+    async def _confirmed(
+        self,
+        session: AsyncSession,
+        store: str,
+        customer_id: int,
+        amount: int,
+        redeem: int,
+        receipt_id: str,
+        code: str | None,
+    ) -> web.Response | None:
+        """Spending points waits for the customer (REDEEM_CONFIRMATION): a 202 while they have
+        not confirmed; None when they have, and the purchase (recorded by their tap, or now by
+        the code they read out) is answered as the sale."""
+        try:
+            asked = await till.ask_redemption(
+                session,
+                self._program,
+                customer_id,
+                amount,
+                redeem,
+                receipt_id=receipt_id,
+                store=store,
+                channel=CHANNEL,
+                actor=_actor(store),
+                notify_chat=None,
+                lifetime=self._settings.redeem_confirmation_window,
+            )
+            if asked.status == "pending" and code is not None:
+                answer = await till.confirm_with_code(
+                    session, self._program, asked.id, code, actor=_actor(store)
+                )
+                if answer.purchase is not None and not answer.purchase.duplicate:
+                    return json_answer(_purchase_body(answer.purchase), status=201)
+                asked = answer.redemption
+        except till.CustomerUnreachableError as error:
+            raise ApiError(
+                409, error.code, "the customer is not in the messenger: sell without points"
+            ) from None
+        except till.WrongCodeError as error:
+            raise ApiError(422, error.code, "the confirmation code does not match") from None
+        if asked.status == "confirmed":
+            return None  # recorded: record_purchase answers it as a duplicate, writing nothing
+        if asked.status == "pending":
+            return json_answer(_redemption_body(asked, None), status=202)
+        raise ApiError(
+            409,
+            f"redemption_{asked.status}",
+            "no points were spent: record the purchase without redeem",
+            confirmation_id=asked.id,
+        )
+
+    async def redemption(self, request: web.Request) -> web.Response:
+        """A till polling the request it made: pending, confirmed (with the purchase), declined,
+        cancelled or expired. Another store's request is not found."""
+        async with self._unit(request) as (session, _caller, store):
+            try:
+                number = int(request.match_info["redemption_id"])
+                answer = await till.redemption_status(session, self._program, number, store=store)
+            except (ValueError, till.NotAllowedError):
+                raise ApiError(404, "redemption_not_found", "no such request") from None
+        return json_answer(_redemption_body(answer.redemption, answer.purchase))
 
     async def refund(self, request: web.Request) -> web.Response:
         async with self._unit(request) as (session, _caller, store):
@@ -196,6 +260,34 @@ class _Api:
         )
 
 
+def _purchase_body(result: ledger.PurchaseResult) -> dict[str, Any]:
+    return {
+        "purchase_id": result.purchase_id,
+        "amount": plain_rub(result.amount),
+        "redeemed": result.redeemed,
+        "accrued": result.accrued,
+        "balance": result.balance,
+        "tier": result.tier_after,
+        "upgraded": result.upgraded,
+        "duplicate": result.duplicate,
+    }
+
+
+def _redemption_body(
+    asked: till.RedemptionView, purchase: ledger.PurchaseResult | None
+) -> dict[str, Any]:
+    return {
+        "confirmation_required": asked.status == "pending",
+        "confirmation_id": asked.id,
+        "status": asked.status,
+        "redeem": asked.points,
+        "amount": plain_rub(asked.amount),
+        "receipt_id": asked.receipt_id,
+        "expires_at": asked.expires_at.isoformat(),
+        "purchase": _purchase_body(purchase) if purchase else None,
+    }
+
+
 def build_pos_app(
     sessions: async_sessionmaker,
     settings: Settings,
@@ -217,6 +309,7 @@ def build_pos_app(
     app.router.add_get(f"{PREFIX}/balance", api.balance, allow_head=False)
     app.router.add_post(f"{PREFIX}/purchases", api.purchase)
     app.router.add_post(f"{PREFIX}/refunds", api.refund)
+    app.router.add_get(f"{PREFIX}/redemptions/{{redemption_id}}", api.redemption, allow_head=False)
     app.router.add_post(f"{PREFIX}/receipt-qr", api.receipt_qr)
     return app
 

@@ -16,6 +16,7 @@ into the outbox in the same transaction. The till, Telegram and the shell share 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -627,8 +628,12 @@ async def refund(
     refund_id: str | None = None,
     actor: str,
     now: datetime | None = None,
+    before_commit: Callable[[AsyncSession, RefundResult], Awaitable[None]] | None = None,
 ) -> RefundResult:
     """A return of `amount` kopecks (the rest of the check when None), as one unit of work.
+
+    `before_commit` runs inside that unit of work once a new refund is written (not for a
+    duplicate): a caller's audit entry commits or rolls back with the refund itself.
 
     The accrual is reversed in proportion and the points that paid for the returned part come
     back to the lots they were taken from. Accrued points the customer already spent cannot be
@@ -650,6 +655,8 @@ async def refund(
         except RecordedMeanwhileError:
             await session.rollback()  # a retry of this refund finished while we waited
             result = await _refund(session, **args)
+        if before_commit is not None and not result.duplicate:
+            await before_commit(session, result)
     except RefundTooLargeError:
         await session.commit()  # what the lock wrote off stands: those lots were due
         raise

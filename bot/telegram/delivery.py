@@ -22,6 +22,7 @@ from aiogram.exceptions import (
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.domain.money import format_rub
 from bot.domain.program import Program
 from bot.services.delivery import (
     Outgoing,
@@ -35,6 +36,7 @@ from bot.services.receipts import Refusal
 from bot.telegram import job_texts
 from bot.telegram.receipt_claim import refusal_text
 from bot.telegram.render import purchase_notice, refund_notice
+from bot.telegram.till import redeem_buttons
 from bot.texts import Texts, texts_for
 
 
@@ -82,6 +84,23 @@ def render_text(texts: Texts, program: Program, kind: str, payload: dict[str, An
             store=html.quote(str(payload["store"])),
             count=payload["count"],
         )
+    if kind == "redeem_ask":
+        store = str(payload.get("store") or "")
+        return texts.redeem_ask.format(
+            points=texts.points(int(payload["points"])),
+            amount=format_rub(int(payload["amount"])),
+            store=f" ({html.quote(store)})" if store else "",
+            code=html.quote(str(payload["code"])),
+            minutes=int(payload["minutes"]),
+        )
+    if kind == "redeem_answer":
+        if not payload["confirmed"]:
+            return texts.redeem_answer_no
+        return texts.redeem_answer_yes.format(
+            redeemed=texts.points(int(payload["redeemed"])),
+            accrued=texts.points(int(payload["accrued"])),
+            balance=texts.points(int(payload["balance"])),
+        )
     if kind == "receipt_refused":
         return refusal_text(texts, Refusal(payload["reason"]))
     if kind in job_texts.RENDERERS:
@@ -92,6 +111,8 @@ def render_text(texts: Texts, program: Program, kind: str, payload: dict[str, An
 
 
 def _markup(texts: Texts, message: Outgoing) -> InlineKeyboardMarkup | None:
+    if message.kind == "redeem_ask":
+        return redeem_buttons(texts, int(message.payload["redemption_id"]))
     rows: list[list[InlineKeyboardButton]] = []
     if url := message.payload.get("button_url") if message.kind == "broadcast" else None:
         rows.append([InlineKeyboardButton(text=texts.broadcast_button, url=str(url))])

@@ -280,6 +280,53 @@ class Texts:
     staff_yourself: str
     invite_accepted_role: str
 
+    # The till in the messenger: confirmed redemption, /return, /find, /my (issue 13).
+    redeem_ask: str
+    redeem_yes: str
+    redeem_no: str
+    redeem_confirmed: str
+    redeem_declined: str
+    redeem_gone: str
+    redeem_not_enough: str
+    redeem_answer_yes: str
+    redeem_answer_no: str
+    sale_waiting: str
+    sale_without_points: str
+    sale_wrong_code: str
+    sale_unreachable: str
+    sale_lapsed: str
+    return_ask: str
+    return_not_found: str
+    return_receipt: str
+    return_pick: str
+    return_line: str
+    return_ask_amount: str
+    return_all: str
+    return_bad_amount: str
+    return_confirm: str
+    return_go: str
+    return_done: str
+    return_shortfall: str
+    return_duplicate: str
+    return_nothing_left: str
+    return_cancelled: str
+    find_ask: str
+    find_none: str
+    find_pick: str
+    find_card: str
+    find_consent_given: str
+    find_consent_missing: str
+    find_ads_yes: str
+    find_ads_no: str
+    find_no_purchases: str
+    find_purchase_line: str
+    find_refunded: str
+    find_sale: str
+    find_return: str
+    my_figures: str
+    my_no_codes: str
+    qr_employee_hint: str
+
     def declined_text(self, bonus: str | None) -> str:
         extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""
         return self.consent_declined.format(bonus=extra)

@@ -277,23 +277,19 @@ async def add_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
 
 
 _ALLOCATE = insert(allocations)
-_TAKE = (
-    update(entries)
-    .where(entries.c.id == bindparam("lot"))
-    .values(remaining=entries.c.remaining - bindparam("taken"))
-)
 
 
 async def allocate(session: AsyncSession, portions: Sequence[tuple[int, int, int]]) -> None:
     """Move points out of lots for debits: `(debit entry id, lot id, points)`, negative points
-    giving them back. Two statements, each one round trip for any number of lots."""
+    giving them back. One statement, one round trip for any number of lots: the database's
+    trigger on `ledger_allocations` (migration 0012) takes each allocation's points out of its
+    lot, so the record of a move and the move itself cannot part."""
     if not portions:
         return
     await session.execute(
         _ALLOCATE,
         [{"entry_id": entry, "lot_id": lot, "points": points} for entry, lot, points in portions],
     )
-    await session.execute(_TAKE, [{"lot": lot, "taken": points} for _, lot, points in portions])
 
 
 _LIVE_LOTS = (

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.domain.cards import new_card_code
 from bot.logs import KeyValueFormatter
 from bot.pos.app import build_pos_app, start_pos_api
-from bot.services import ledger, pos_tokens
+from bot.services import ledger, pos_tokens, till
 from bot.settings import Settings
-from db.models import Customer, Delivery, LedgerEntry, PosToken, Purchase
+from db.models import Customer, Delivery, LedgerEntry, PosToken, Purchase, Redemption
 
 STORE, OTHER_STORE = "Тверская, 1", "Ленина, 5"
 Reply = tuple[int, dict[str, Any]]
@@ -47,7 +47,10 @@ def _settings(**overrides: Any) -> Settings:
 
 @pytest.fixture
 async def client(sessions: async_sessionmaker) -> AsyncIterator[TestClient]:
-    server = TestServer(build_pos_app(sessions, _settings()), host="127.0.0.1")
+    """A till whose shop spends points without asking the customer (REDEEM_CONFIRMATION=false):
+    these tests hold the ledger's rules; tests/db/test_pos_redemption.py the confirmation."""
+    settings = _settings(redeem_confirmation=False)
+    server = TestServer(build_pos_app(sessions, settings), host="127.0.0.1")
     async with TestClient(server) as client:
         yield client
 
@@ -680,3 +683,99 @@ async def test_lookups_that_miss_are_limited_and_alert_the_owners_once(
     assert alerts == [(owner, first) for owner in OWNERS] + [(owner, second) for owner in OWNERS]
     clock.now += 1200
     assert (await _from(limited, "10.1.0.9", token, card=card))[0] == 200
+
+
+# --- spending points the customer confirms (REDEEM_CONFIRMATION, the default) -----------------
+# A purchase that redeems answers 202 and spends nothing until the customer taps the button in
+# their chat or the till sends the code they read out; the till polls or retries.
+
+
+@pytest.fixture
+async def confirming(sessions: async_sessionmaker) -> AsyncIterator[TestClient]:
+    server = TestServer(build_pos_app(sessions, _settings()), host="127.0.0.1")
+    async with TestClient(server) as client:
+        yield client
+
+
+async def _purchases(sessions: async_sessionmaker) -> list[int]:
+    async with sessions() as session:
+        return list((await session.scalars(select(Purchase.redeemed))).all())
+
+
+async def test_a_redemption_waits_for_the_customers_tap(
+    confirming, tokens, member, sessions
+) -> None:
+    shopper = await member()
+    await _gift(sessions, shopper.id, 500)
+    status, asked = await _buy(confirming, tokens[STORE], shopper.card, "1000", "R-1", redeem=300)
+    assert status == 202
+    assert (asked["confirmation_required"], asked["status"], asked["redeem"]) == (
+        True,
+        "pending",
+        300,
+    )
+    assert asked["purchase"] is None and await _purchases(sessions) == []
+    number = asked["confirmation_id"]
+    # The customer is asked in their own chat, through the outbox; the code is not in the answer.
+    async with sessions() as session:
+        kinds = (await session.scalars(select(Delivery.kind))).all()
+        code = await session.scalar(select(Redemption.code))
+        telegram_id = await session.scalar(
+            select(Customer.telegram_id).where(Customer.id == shopper.id)
+        )
+    assert "redeem_ask" in kinds and code not in str(asked)
+    # The till retries and polls: still waiting; another store cannot see the request.
+    status, again = await _buy(confirming, tokens[STORE], shopper.card, "1000", "R-1", redeem=300)
+    assert (status, again["confirmation_id"]) == (202, number)
+    status, polled = await _call(confirming, "GET", f"redemptions/{number}", tokens[STORE])
+    assert (status, polled["status"]) == (200, "pending")
+    status, hidden = await _call(confirming, "GET", f"redemptions/{number}", tokens[OTHER_STORE])
+    assert (status, hidden["error"]["code"]) == (404, "redemption_not_found")
+    assert await _purchases(sessions) == []
+
+    assert telegram_id is not None
+    async with sessions() as session:
+        answer = await till.answer_redemption(
+            session, _settings().program, number, telegram_id, confirm=True
+        )
+    assert answer is not None and answer.purchase is not None
+    status, polled = await _call(confirming, "GET", f"redemptions/{number}", tokens[STORE])
+    assert (status, polled["status"], polled["purchase"]["redeemed"]) == (200, "confirmed", 300)
+    status, sale = await _buy(confirming, tokens[STORE], shopper.card, "1000", "R-1", redeem=300)
+    assert (status, sale["duplicate"], sale["redeemed"], sale["balance"]) == (200, True, 300, 235)
+    assert await _purchases(sessions) == [300]
+
+
+async def test_the_code_read_out_at_the_till_spends_once(
+    confirming, tokens, member, sessions
+) -> None:
+    shopper = await member()
+    await _gift(sessions, shopper.id, 500)
+    status, _ = await _buy(confirming, tokens[STORE], shopper.card, "1000", "R-1", redeem=300)
+    assert status == 202
+    async with sessions() as session:
+        code = await session.scalar(select(Redemption.code))
+    assert code is not None
+    wrong = "000000" if code != "000000" else "111111"
+    status, refused = await _buy(
+        confirming, tokens[STORE], shopper.card, "1000", "R-1", redeem=300, confirmation_code=wrong
+    )
+    assert (status, refused["error"]["code"]) == (422, "wrong_confirmation_code")
+    assert await _purchases(sessions) == []
+    for expected in (201, 200):
+        status, sale = await _buy(
+            confirming,
+            tokens[STORE],
+            shopper.card,
+            "1000",
+            "R-1",
+            redeem=300,
+            confirmation_code=code,
+        )
+        assert (status, sale["redeemed"]) == (expected, 300)
+    assert await _purchases(sessions) == [300]
+    # Without points, no confirmation is needed at all.
+    status, plain = await _buy(confirming, tokens[STORE], shopper.card, "100", "R-2")
+    assert (status, plain["redeemed"]) == (201, 0)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Redemption)) == 1

@@ -75,9 +75,16 @@ async def test_typed_card_redeems_and_a_big_sale_upgrades_the_tier(running: Runn
     receipt_q = await bot.say(cashier, "12000")
     redeem_q = await bot.press(cashier, receipt_q, "Без номера")
     confirm = await bot.say(cashier, "60")
-    done = await bot.press(cashier, confirm, "✅ Провести")
+    waiting = await bot.press(cashier, confirm, "✅ Провести")
+    assert waiting.text.startswith("⏳ Ждём согласия клиента")  # REDEEM_CONFIRMATION is on
+    asked = await bot.reply(customer)
+    assert asked.button_texts() == ["✅ Списать", "✖️ Не списывать"]
+    bot.fake.press(customer, asked, "✅ Списать")
+    # The request's buttons are taken away and the purchase notice comes: in either order.
+    answers = [await bot.reply(customer), await bot.reply(customer)]
+    notice = next(message for message in answers if not message.edited)
+    done = await bot.reply(cashier)
     assert "списано 60 баллов" in done.text
-    notice = await bot.reply(customer)
     assert "списано 60 баллов" in notice.text
     # One notice per sale (one outbox row, sent once): the upgrade is its second paragraph.
     upgrade = notice.text.split("\n\n")[1]
