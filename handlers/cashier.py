@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
+from bot.domain.program import Program
 from bot.services import ledger, members
 from bot.services.staff import Role, StaffMember, create_invite
 from bot.settings import Settings
@@ -67,20 +68,23 @@ def _and_cancel(markup: InlineKeyboardMarkup, texts: Texts) -> InlineKeyboardMar
 
 
 async def _ask_redeem(
-    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    program: Program,
 ) -> None:
     data = await state.get_data()
-    view = await ledger.balance(session, settings.program, data["customer_id"])
-    most = min(view.points, settings.program.redeem_cap(data["amount"]))
+    view = await ledger.balance(session, program, data["customer_id"])
+    most = min(view.points, program.redeem_cap(data["amount"]))
     await state.update_data(max_redeem=most)
     if most <= 0:
-        await _confirm(message, state, session, texts, settings, redeem=0)
+        await _confirm(message, state, session, texts, settings, program, redeem=0)
         return
     await state.set_state(SaleForm.redeem)
     await message.answer(
-        texts.sale_ask_redeem.format(
-            max=texts.points(most), cap=f"{settings.program.redeem_cap_percent:g}"
-        ),
+        texts.sale_ask_redeem.format(max=texts.points(most), cap=f"{program.redeem_cap_percent:g}"),
         reply_markup=_and_cancel(
             sale_buttons(
                 [(texts.sale_redeem_max.format(points=most), SaleCb(action="redeem", value=most))],
@@ -92,25 +96,35 @@ async def _ask_redeem(
 
 
 async def on_receipt(
-    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    program: Program,
 ) -> None:
     receipt = clean_id(" ".join((message.text or "").split()))
     if receipt is None:  # empty, too long, or control/invisible characters: ask again
         await message.answer(texts.sale_bad_receipt)
         return
     await state.update_data(receipt_id=receipt)
-    await _ask_redeem(message, state, session, texts, settings)
+    await _ask_redeem(message, state, session, texts, settings, program)
 
 
 async def on_redeem_typed(
-    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    program: Program,
 ) -> None:
     most = (await state.get_data())["max_redeem"]
     text = (message.text or "").strip()
     if not text.isdigit() or int(text) > most:
         await message.answer(texts.sale_bad_redeem.format(max=texts.points(most)))
         return
-    await _confirm(message, state, session, texts, settings, redeem=int(text))
+    await _confirm(message, state, session, texts, settings, program, redeem=int(text))
 
 
 async def _confirm(
@@ -119,6 +133,7 @@ async def _confirm(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
     redeem: int,
 ) -> None:
     data = await state.get_data()
@@ -128,7 +143,7 @@ async def _confirm(
     await state.update_data(redeem=redeem)
     await state.set_state(SaleForm.confirm)
     # The tier is settled when the sale is recorded; this is the estimate at the base rate.
-    estimate = settings.program.accrual(amount - redeem * 100, 0)
+    estimate = program.accrual(amount - redeem * 100, 0)
     await message.answer(
         texts.sale_confirm.format(
             name=html.quote(name),
@@ -150,6 +165,7 @@ async def on_sale_button(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
     staff: StaffMember,
 ) -> None:
     current = await state.get_state()
@@ -166,14 +182,16 @@ async def on_sale_button(
     message = query.message
     assert isinstance(message, Message)
     if callback_data.action == "no_receipt":
-        await _ask_redeem(message, state, session, texts, settings)
+        await _ask_redeem(message, state, session, texts, settings, program)
     elif callback_data.action == "redeem":
-        await _confirm(message, state, session, texts, settings, redeem=callback_data.value)
+        await _confirm(
+            message, state, session, texts, settings, program, redeem=callback_data.value
+        )
     elif callback_data.action == "cancel":
         await state.clear()
         await message.answer(texts.sale_cancelled)
     else:
-        await _record(message, state, session, texts, settings, staff)
+        await _record(message, state, session, texts, settings, program, staff)
 
 
 async def _record(
@@ -182,13 +200,14 @@ async def _record(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
     cashier: StaffMember,
 ) -> None:
     data = await state.get_data()
     try:
         result = await ledger.record_purchase(
             session,
-            settings.program,
+            program,
             data["customer_id"],
             data["amount"],
             redeem=data.get("redeem", 0),

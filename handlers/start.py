@@ -13,6 +13,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import links
+from bot.domain.program import Program
 from bot.domain.questionnaire import Step
 from bot.services import members, receipts, signup, staff
 from bot.services.customers import active_profile
@@ -72,11 +73,11 @@ async def _scanned_card(
 
 
 async def _hold_receipt(
-    payload: str, form: FormChat, session: AsyncSession, settings: Settings
+    payload: str, form: FormChat, session: AsyncSession, settings: Settings, program: Program
 ) -> None:
     """A newcomer scanned a purchase QR: keep it for the end of signup, if it is still good."""
     try:
-        await receipts.check(session, settings.link_key, payload, settings.receipt_window)
+        await receipts.check(session, settings.link_key, payload, program.receipt_window)
     except receipts.ReceiptRefusedError as refused:
         await form.say(refusal_text(form.texts, refused.reason))  # signup goes on without it
         return
@@ -91,6 +92,7 @@ async def cmd_start(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
 ) -> None:
     payload = command.args
     ref = links.verify(settings.link_key, payload) if payload else None
@@ -108,9 +110,7 @@ async def cmd_start(
         payload = None  # a purchase QR names no source: the funnel counts it as "unknown"
     elif payload and ref is None and _looks_like_receipt(payload):
         receipt, payload = payload, None  # an altered or cut receipt QR: refused below, logged
-    entry = await signup.open_bot(
-        session, settings.link_key, settings.program, form.user.id, payload
-    )
+    entry = await signup.open_bot(session, settings.link_key, program, form.user.id, payload)
     if entry.status is EntryStatus.ACTIVE:
         if receipt is not None:
             assert message.bot is not None
@@ -124,7 +124,7 @@ async def cmd_start(
         )
         return
     if receipt is not None:
-        await _hold_receipt(receipt, form, session, settings)
+        await _hold_receipt(receipt, form, session, settings, program)
     if await form.in_signup():
         await form.again(texts.resume)
     elif entry.status is EntryStatus.PENDING:

@@ -9,6 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.program import Program
 from bot.reports import stats_text
 from bot.services import stats
 from bot.services.funnel import funnel_report
@@ -19,12 +20,17 @@ from bot.texts import Texts
 
 
 async def cmd_stats(
-    message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    program: Program,
 ) -> None:
     report = await stats.report(
         session,
         settings.link_key,
-        settings.program,
+        program,
         active_days=settings.active_days,
         quiet_days=settings.quiet_days,
     )

@@ -67,6 +67,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
     if command in ("export", "import", "audit") or (command == "stats" and args.report is None):
         return _base(args, settings)
+    if command == "program":
+        from bot.cli import program
+
+        if args.program_command == "set":
+            return asyncio.run(program.set_value(settings, args.key, args.value))
+        return asyncio.run(program.print_program(settings))
     if command == "jobs":
         from bot.cli import jobs
 

@@ -23,6 +23,7 @@ from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer
 from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
 from bot.services import ledger, members, receipts
+from bot.services import program as program_service
 from bot.services.sources import deep_link
 from bot.settings import Settings
 
@@ -50,7 +51,7 @@ class _Api:
         self._sessions = sessions
         self._guard = guard
         self._settings = settings
-        self._program = settings.program
+        self._seed = settings.program  # the program as stored is read per request (cached)
         self._bot_username = bot_username
 
     @asynccontextmanager
@@ -87,8 +88,9 @@ class _Api:
                 raise bad_request(f"unknown parameter(s): {', '.join(unknown)}")
             amount = requests.amount(query, required=False)
             member = await self._member(session, caller, store, query)
-            view = await ledger.balance(session, self._program, member.customer_id)
-        hint = min(view.points, self._program.redeem_cap(amount)) if amount else None
+            program = await program_service.current(session, self._seed)
+            view = await ledger.balance(session, program, member.customer_id)
+        hint = min(view.points, program.redeem_cap(amount)) if amount else None
         return json_answer(
             {
                 "customer": {
@@ -117,7 +119,7 @@ class _Api:
             member = await self._member(session, caller, store, data)
             result = await ledger.record_purchase(
                 session,
-                self._program,
+                await program_service.current(session, self._seed),
                 member.customer_id,
                 amount,
                 redeem=redeem,
@@ -181,7 +183,7 @@ class _Api:
                 amount=amount,
                 receipt_id=requests.identifier(data, "receipt_id"),
                 issued_by=_actor(store),
-                window=self._settings.receipt_window,
+                window=(await program_service.current(session, self._seed)).receipt_window,
             )
         link = deep_link(self._bot_username, issued.payload)
         return json_answer(
