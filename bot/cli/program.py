@@ -5,11 +5,29 @@ from __future__ import annotations
 
 import getpass
 
-from bot.cli.commands import _Database
 from bot.domain.program import INTEGER_KEYS, KEYS, ProgramValueError, format_value
 from bot.services import program as program_service
 from bot.services.audit import Channel
 from bot.settings import Settings
+from db import migrate
+from db.engine import create_engine, create_session_factory
+
+
+class _Database:
+    def __init__(self, settings: Settings) -> None:
+        self._engine = create_engine(settings.database_url)
+        self.sessions = create_session_factory(self._engine)
+
+    async def __aenter__(self) -> _Database:
+        try:
+            await migrate.upgrade(self._engine)
+        except BaseException:
+            await self._engine.dispose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._engine.dispose()
 
 
 def _hint(key: str) -> str:
