@@ -25,7 +25,7 @@ AUDIT_ACTION = "job_text_change"
 # The jobs that send a message, with the placeholders their text may use.
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "birthday": (),
-    "points_expiring": ("points", "date"),
+    "expiring_points": ("points", "date"),
     "balance_digest": ("points", "tier"),
 }
 
