@@ -118,12 +118,12 @@ async def on_edit_button(
     action, value = callback_data.action, callback_data.value
     editing = (await state.get_data()).get("profile_field") == step.value
     if action == "ask":
+        try:  # a member's answers only (an old /profile message after /forget is void)
+            chosen = await signup.member_interests(session, query.from_user.id)
+        except signup.NotSigningUpError:
+            await query.answer(texts.not_signed_up, show_alert=True)
+            return
         await query.answer()
-        chosen = (
-            await signup.member_interests(session, query.from_user.id)
-            if step is Step.INTERESTS
-            else []
-        )
         await state.set_state(ProfileEditing.value)
         await state.set_data({"profile_field": step.value})
         text, markup = _question(step, texts, settings, chosen)
