@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
-from bot.domain.program import Program
 from bot.services import ledger, members
+from bot.services import program as program_service
 from bot.services.staff import Role, StaffMember, create_invite
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
@@ -68,19 +68,15 @@ def _and_cancel(markup: InlineKeyboardMarkup, texts: Texts) -> InlineKeyboardMar
 
 
 async def _ask_redeem(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-    program: Program,
+    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
+    program = await program_service.current(session, settings.program)
     data = await state.get_data()
     view = await ledger.balance(session, program, data["customer_id"])
     most = min(view.points, program.redeem_cap(data["amount"]))
     await state.update_data(max_redeem=most)
     if most <= 0:
-        await _confirm(message, state, session, texts, settings, program, redeem=0)
+        await _confirm(message, state, session, texts, settings, redeem=0)
         return
     await state.set_state(SaleForm.redeem)
     await message.answer(
@@ -96,35 +92,25 @@ async def _ask_redeem(
 
 
 async def on_receipt(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-    program: Program,
+    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
     receipt = clean_id(" ".join((message.text or "").split()))
     if receipt is None:  # empty, too long, or control/invisible characters: ask again
         await message.answer(texts.sale_bad_receipt)
         return
     await state.update_data(receipt_id=receipt)
-    await _ask_redeem(message, state, session, texts, settings, program)
+    await _ask_redeem(message, state, session, texts, settings)
 
 
 async def on_redeem_typed(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    texts: Texts,
-    settings: Settings,
-    program: Program,
+    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
     most = (await state.get_data())["max_redeem"]
     text = (message.text or "").strip()
     if not text.isdigit() or int(text) > most:
         await message.answer(texts.sale_bad_redeem.format(max=texts.points(most)))
         return
-    await _confirm(message, state, session, texts, settings, program, redeem=int(text))
+    await _confirm(message, state, session, texts, settings, redeem=int(text))
 
 
 async def _confirm(
@@ -133,9 +119,9 @@ async def _confirm(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
-    program: Program,
     redeem: int,
 ) -> None:
+    program = await program_service.current(session, settings.program)
     data = await state.get_data()
     amount = data["amount"]
     member = await members.by_id(session, data["customer_id"])
@@ -165,7 +151,6 @@ async def on_sale_button(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
-    program: Program,
     staff: StaffMember,
 ) -> None:
     current = await state.get_state()
@@ -182,16 +167,14 @@ async def on_sale_button(
     message = query.message
     assert isinstance(message, Message)
     if callback_data.action == "no_receipt":
-        await _ask_redeem(message, state, session, texts, settings, program)
+        await _ask_redeem(message, state, session, texts, settings)
     elif callback_data.action == "redeem":
-        await _confirm(
-            message, state, session, texts, settings, program, redeem=callback_data.value
-        )
+        await _confirm(message, state, session, texts, settings, redeem=callback_data.value)
     elif callback_data.action == "cancel":
         await state.clear()
         await message.answer(texts.sale_cancelled)
     else:
-        await _record(message, state, session, texts, settings, program, staff)
+        await _record(message, state, session, texts, settings, staff)
 
 
 async def _record(
@@ -200,9 +183,9 @@ async def _record(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
-    program: Program,
     cashier: StaffMember,
 ) -> None:
+    program = await program_service.current(session, settings.program)
     data = await state.get_data()
     try:
         result = await ledger.record_purchase(
