@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.domain.advertising import FrequencyCap
 from bot.pos.app import start_pos_api
 from bot.scheduler import JobScheduler
+from bot.services import program as program_service
 from bot.services.delivery import DeliveryConfig, DeliveryWorker
 from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
@@ -39,6 +40,7 @@ from bot.telegram.middlewares import (
     FormsBeforeRequests,
     FormWritesMiddleware,
     LanguageMiddleware,
+    ProgramMiddleware,
     UpdateLogMiddleware,
 )
 from db import migrate
@@ -113,6 +115,8 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     sessions = create_session_factory(engine)
+    async with sessions() as session:  # first start: the environment's program becomes the DB's
+        await program_service.ensure_seeded(session, settings.program)
     storage, isolation = _storage(settings, sessions, fsm_prefix)
     dispatcher = Dispatcher(
         storage=storage, events_isolation=isolation, settings=settings, sessions=sessions
@@ -126,11 +130,12 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
         dispatcher.update.outer_middleware(FormWritesMiddleware(storage))
         bot.session.middleware(FormsBeforeRequests(storage))
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
+    dispatcher.update.outer_middleware(ProgramMiddleware(settings.program))
     dispatcher.errors.register(on_error)
     dispatcher.include_router(build_router())
     dispatcher.startup.register(_install_menus)
     config = delivery_config(settings)
-    channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout)
+    channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout, sessions=sessions)
     worker = DeliveryWorker(sessions, channel, config)
     return App(settings, engine, sessions, bot, dispatcher, worker)
 

@@ -211,6 +211,8 @@ class Settings(BaseSettings):
 
     @cached_property
     def program(self) -> Program:
+        """The environment's program: only the seed of `program_settings` on first start; the
+        running program is `bot.services.program.current` (the owner changes it in /program)."""
         return Program(
             tiers=parse_tiers(self.tiers),
             redeem_cap_percent=self.redeem_cap_percent,
@@ -220,6 +222,7 @@ class Settings(BaseSettings):
             profile_bonus=self.profile_bonus,
             referral_bonus=self.referral_bonus,
             birthday_bonus=self.birthday_bonus,
+            receipt_qr_hours=self.receipt_qr_hours,
         )
 
     @property

@@ -396,6 +396,33 @@ class JobSetting(Base):
     updated_by: Mapped[str] = mapped_column(String(64), default="")
 
 
+class ProgramSetting(Base):
+    """One value of the loyalty program (a bonus, the tiers, a lifetime), as the owner set it.
+
+    Seeded from the environment on first start (missing keys only); afterwards the database is
+    the truth. `value` is the text form `bot.services.program` parses and validates.
+    """
+
+    __tablename__ = "program_settings"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(1000))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class JobText(Base):
+    """The owner's wording of a job's message in one language (no row: the default text)."""
+
+    __tablename__ = "job_texts"
+
+    job: Mapped[str] = mapped_column(String(40), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text: Mapped[str] = mapped_column(String(2000))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
 # The scheduler finds today's birthdays by date of birth (one probe per year) and the lots
 # that lapse on a day by their expiry, in a million-customer base, without a full scan.
 Index("ix_customers_birthday", Customer.birthday)
@@ -474,10 +501,12 @@ __all__ = [
     "FunnelEvent",
     "JobRun",
     "JobSetting",
+    "JobText",
     "LedgerAllocation",
     "LedgerEntry",
     "OwnerAlert",
     "PosToken",
+    "ProgramSetting",
     "Purchase",
     "PurchaseRefund",
     "ReceiptToken",

@@ -14,12 +14,15 @@ from bot.telegram.filters import Shortcut
 from bot.telegram.questions import FormChatMiddleware
 from bot.texts import LANGUAGES
 from handlers import (
+    audit,
     cancel,
     cashier,
     exchange,
     fallback,
     menu,
     owner,
+    profile,
+    program,
     receipt,
     rights,
     schedule,
@@ -70,6 +73,9 @@ def build_router() -> Router:
         owner.build_router(),
         staff.build_router(),
         schedule.build_router(),
+        program.build_router(),
+        audit.build_router(),
+        profile.build_router(),
         stats.build_router(),
         exchange.build_router(),
         till.build_router(),

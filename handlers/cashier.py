@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
 from bot.services import ledger, members, team
+from bot.services import program as program_service
 from bot.services.permissions import Action
 from bot.services.staff import Role, StaffMember
 from bot.settings import Settings
@@ -71,18 +72,17 @@ def _and_cancel(markup: InlineKeyboardMarkup, texts: Texts) -> InlineKeyboardMar
 async def _ask_redeem(
     message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
+    program = await program_service.current(session, settings.program)
     data = await state.get_data()
-    view = await ledger.balance(session, settings.program, data["customer_id"])
-    most = min(view.points, settings.program.redeem_cap(data["amount"]))
+    view = await ledger.balance(session, program, data["customer_id"])
+    most = min(view.points, program.redeem_cap(data["amount"]))
     await state.update_data(max_redeem=most)
     if most <= 0:
         await _confirm(message, state, session, texts, settings, redeem=0)
         return
     await state.set_state(SaleForm.redeem)
     await message.answer(
-        texts.sale_ask_redeem.format(
-            max=texts.points(most), cap=f"{settings.program.redeem_cap_percent:g}"
-        ),
+        texts.sale_ask_redeem.format(max=texts.points(most), cap=f"{program.redeem_cap_percent:g}"),
         reply_markup=_and_cancel(
             sale_buttons(
                 [(texts.sale_redeem_max.format(points=most), SaleCb(action="redeem", value=most))],
@@ -123,6 +123,7 @@ async def _confirm(
     settings: Settings,
     redeem: int,
 ) -> None:
+    program = await program_service.current(session, settings.program)
     data = await state.get_data()
     amount = data["amount"]
     member = await members.by_id(session, data["customer_id"])
@@ -130,7 +131,7 @@ async def _confirm(
     await state.update_data(redeem=redeem)
     await state.set_state(SaleForm.confirm)
     # The tier is settled when the sale is recorded; this is the estimate at the base rate.
-    estimate = settings.program.accrual(amount - redeem * 100, 0)
+    estimate = program.accrual(amount - redeem * 100, 0)
     await message.answer(
         texts.sale_confirm.format(
             name=html.quote(name),
@@ -186,6 +187,7 @@ async def _record(
     settings: Settings,
     cashier: StaffMember,
 ) -> None:
+    program = await program_service.current(session, settings.program)
     data = await state.get_data()
     if data.get("redeem", 0) and settings.redeem_confirmation:  # the customer consents first
         await ask_customer_to_confirm(message, state, session, texts, settings, cashier)
@@ -193,7 +195,7 @@ async def _record(
     try:
         result = await ledger.record_purchase(
             session,
-            settings.program,
+            program,
             data["customer_id"],
             data["amount"],
             redeem=data.get("redeem", 0),

@@ -23,6 +23,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.program import Program
 from bot.services import audit, exchange
 from bot.services.permissions import Action
 from bot.services.staff import StaffMember
@@ -52,12 +53,13 @@ async def cmd_export(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
     staff: StaffMember,
 ) -> None:
     result = await exchange.export(
         session,
         settings.link_key,
-        settings.program,
+        program,
         texts,
         ("xlsx", "csv"),
         actor=audit.messenger_actor(staff.telegram_id),
@@ -130,6 +132,7 @@ async def on_import_answer(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
     staff: StaffMember,
 ) -> None:
     data = await state.get_data()
@@ -147,7 +150,7 @@ async def on_import_answer(
     content = (await bot.download(data["file_id"])).read()  # type: ignore[union-attr]
     result = await exchange.run_import(
         session,
-        settings.program,
+        program,
         settings.link_key,
         content,
         actor=audit.messenger_actor(staff.telegram_id),

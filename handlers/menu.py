@@ -15,6 +15,7 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.phone import mask_phone
+from bot.domain.program import Program
 from bot.services import ledger
 from bot.services.customers import Profile, active_profile
 from bot.services.history import friends_joined, history_page
@@ -44,10 +45,10 @@ async def _member(
 
 
 async def cmd_balance(
-    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings, program: Program
 ) -> None:
     assert message.from_user is not None
-    view = await ledger.member_balance(session, settings.program, message.from_user.id)
+    view = await ledger.member_balance(session, program, message.from_user.id)
     if view is None:
         await message.answer(texts.not_signed_up)
         return

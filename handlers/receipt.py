@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
+from bot.domain.program import Program
 from bot.render import qr
 from bot.services import receipts
 from bot.services.permissions import Action
@@ -26,6 +27,7 @@ async def cmd_receipt(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
     staff: StaffMember,
 ) -> None:
     amount_text, _, typed_id = (command.args or "").strip().partition(" ")
@@ -41,13 +43,13 @@ async def cmd_receipt(
         amount=amount,
         receipt_id=receipt_id,
         issued_by=staff.actor,
-        window=settings.receipt_window,
+        window=program.receipt_window,
     )
     link = await bot_link(bot, issued.payload)
     caption = texts.receipt_issued.format(
         amount=format_rub(amount),
         receipt=f" ({html.quote(issued.receipt_id)})",
-        hours=settings.receipt_qr_hours,
+        hours=program.receipt_qr_hours,
         link=link,
     )
     await message.answer_photo(

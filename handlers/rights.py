@@ -10,6 +10,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.program import Program
 from bot.services import advertising, privacy
 from bot.settings import Settings
 from bot.telegram.questions import advertising_text, consent_text
@@ -50,11 +51,16 @@ def _mydata_text(texts: Texts, data: privacy.MyData, settings: Settings) -> str:
 
 
 async def cmd_mydata(
-    message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    program: Program,
 ) -> None:
     """The readable summary, then the whole record as a JSON file with the consent texts."""
     assert message.from_user is not None
-    data = await privacy.my_data(session, settings.program, message.from_user.id)
+    data = await privacy.my_data(session, program, message.from_user.id)
     if data is None:
         await message.answer(texts.forget_nothing)
         return
@@ -103,9 +109,9 @@ async def on_ads(
 
 
 async def _ask(
-    bot: Bot, user: int, session: AsyncSession, texts: Texts, settings: Settings
+    bot: Bot, user: int, session: AsyncSession, texts: Texts, settings: Settings, program: Program
 ) -> None:
-    points = await privacy.points_to_lose(session, settings.program, user)
+    points = await privacy.points_to_lose(session, program, user)
     if points is None:
         await bot.send_message(user, texts.forget_nothing)
         return
@@ -117,11 +123,16 @@ async def _ask(
 
 
 async def cmd_forget(
-    message: Message, bot: Bot, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    program: Program,
 ) -> None:
     """Typed at any time, mid-signup too: a command wins over the open questionnaire."""
     assert message.from_user is not None
-    await _ask(bot, message.from_user.id, session, texts, settings)
+    await _ask(bot, message.from_user.id, session, texts, settings, program)
 
 
 async def on_forget(
@@ -132,17 +143,18 @@ async def on_forget(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
     language: str,
 ) -> None:
     """Withdrawal asks once more, then erases; a second tap finds nothing left to erase."""
     user = query.from_user.id
     if callback_data.action == "ask":
         await query.answer()
-        await _ask(bot, user, session, texts, settings)
+        await _ask(bot, user, session, texts, settings, program)
     elif callback_data.action == "yes":
         forgotten = await privacy.forget(
             session,
-            settings.program,
+            program,
             settings.link_key,
             user,
             language,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.birthday import BirthdayError, parse_birthday
 from bot.domain.phone import mask_phone, normalize_phone
+from bot.domain.program import Program
 from bot.domain.questionnaire import GENDERS, SKIPPABLE, Step, clean_city, clean_name, previous_step
 from bot.services import signup
 from bot.settings import Settings
@@ -227,6 +228,7 @@ async def on_advertising_answer(
     language: str,
     texts: Texts,
     settings: Settings,
+    program: Program,
 ) -> None:
     await query.answer()
     if callback_data.answer == "back":
@@ -239,7 +241,7 @@ async def on_advertising_answer(
             ads_opt_in=callback_data.answer == "yes",
             ads_text=advertising_text(texts, settings),
             language=language,
-            program=settings.program,
+            program=program,
         )
     except signup.PhoneTakenError:
         await form.ask(Step.PHONE, texts.phone_taken)

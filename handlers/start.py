@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import links
+from bot.domain.program import Program
 from bot.domain.questionnaire import Step
 from bot.services import members, receipts, signup, staff, team
 from bot.services.customers import active_profile
@@ -83,11 +84,11 @@ async def _scanned_card(
 
 
 async def _hold_receipt(
-    payload: str, form: FormChat, session: AsyncSession, settings: Settings
+    payload: str, form: FormChat, session: AsyncSession, settings: Settings, program: Program
 ) -> None:
     """A newcomer scanned a purchase QR: keep it for the end of signup, if it is still good."""
     try:
-        await receipts.check(session, settings.link_key, payload, settings.receipt_window)
+        await receipts.check(session, settings.link_key, payload, program.receipt_window)
     except receipts.ReceiptRefusedError as refused:
         await form.say(refusal_text(form.texts, refused.reason))  # signup goes on without it
         return
@@ -102,6 +103,7 @@ async def cmd_start(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
 ) -> None:
     payload = command.args
     assert message.from_user is not None
@@ -130,7 +132,7 @@ async def cmd_start(
         payload = None  # a purchase QR names no source: the funnel counts it as "unknown"
     elif payload and ref is None and _looks_like_receipt(payload):
         receipt, payload = payload, None  # an altered or cut receipt QR: refused below, logged
-    await _enter(message, form, session, texts, settings, payload, receipt)
+    await _enter(message, form, session, texts, settings, program, payload, receipt)
 
 
 async def _enter(
@@ -139,13 +141,12 @@ async def _enter(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    program: Program,
     payload: str | None,
     receipt: str | None,
 ) -> None:
     """The customer's way in: the welcome back, the form where it stopped, or consent."""
-    entry = await signup.open_bot(
-        session, settings.link_key, settings.program, form.user.id, payload
-    )
+    entry = await signup.open_bot(session, settings.link_key, program, form.user.id, payload)
     if entry.status is EntryStatus.ACTIVE:
         if receipt is not None:
             assert message.bot is not None
@@ -159,7 +160,7 @@ async def _enter(
         )
         return
     if receipt is not None:
-        await _hold_receipt(receipt, form, session, settings)
+        await _hold_receipt(receipt, form, session, settings, program)
     if await form.in_signup():
         await form.again(texts.resume)
     elif entry.status is EntryStatus.PENDING:
@@ -170,12 +171,17 @@ async def _enter(
 
 
 async def on_customer_too(
-    query: CallbackQuery, form: FormChat, session: AsyncSession, texts: Texts, settings: Settings
+    query: CallbackQuery,
+    form: FormChat,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    program: Program,
 ) -> None:
     """A member of staff joins the program as a customer (or sees their balance if they did)."""
     await query.answer()
     if isinstance(query.message, Message):
-        await _enter(query.message, form, session, texts, settings, None, None)
+        await _enter(query.message, form, session, texts, settings, program, None, None)
 
 
 def build_router() -> Router:

@@ -11,6 +11,7 @@ from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.money import format_rub
+from bot.domain.program import Program
 from bot.reports import stats_text
 from bot.services import stats
 from bot.services.funnel import funnel_report
@@ -28,12 +29,13 @@ async def cmd_stats(
     texts: Texts,
     settings: Settings,
     staff: StaffMember,
+    program: Program,
 ) -> None:
     report = await stats.report_for(
         session,
         staff,
         settings.link_key,
-        settings.program,
+        program,
         active_days=settings.active_days,
         quiet_days=settings.quiet_days,
     )

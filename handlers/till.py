@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
 from bot.services import ledger, members, till
+from bot.services import program as program_service
 from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram.filters import NotCommand, StaffOnly
@@ -56,7 +57,7 @@ async def on_redeem_answer(
     try:
         answer = await till.answer_redemption(
             session,
-            settings.program,
+            await program_service.current(session, settings.program),
             callback_data.id,
             query.from_user.id,
             confirm=callback_data.action == "yes",
@@ -107,7 +108,11 @@ async def on_code(
         return
     try:
         answer = await till.confirm_with_code(
-            session, settings.program, redemption_id, code, actor=staff.actor
+            session,
+            await program_service.current(session, settings.program),
+            redemption_id,
+            code,
+            actor=staff.actor,
         )
     except till.WrongCodeError:
         await message.answer(texts.sale_wrong_code)
@@ -153,7 +158,7 @@ async def on_wait_button(
     if callback_data.id == 0:  # the customer cannot be asked: the sale without points
         result = await ledger.record_purchase(
             session,
-            settings.program,
+            await program_service.current(session, settings.program),
             data["customer_id"],
             data["amount"],
             receipt_id=sale_receipt_id(data),
@@ -166,7 +171,10 @@ async def on_wait_button(
         return
     try:
         answer = await till.sell_without_points(
-            session, settings.program, callback_data.id, actor=staff.actor
+            session,
+            await program_service.current(session, settings.program),
+            callback_data.id,
+            actor=staff.actor,
         )
     except till.NotAllowedError:
         await state.clear()
@@ -428,7 +436,9 @@ async def _show_card(
     staff: StaffMember,
     customer_id: int,
 ) -> None:
-    card = await till.customer_card(session, settings.program, staff, customer_id)
+    card = await till.customer_card(
+        session, await program_service.current(session, settings.program), staff, customer_id
+    )
     await message.answer(customer_card_text(texts, card), reply_markup=card_actions(texts, card))
 
 

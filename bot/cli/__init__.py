@@ -71,6 +71,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli.owners import owners
 
         return asyncio.run(owners(settings, args.owner_command, getattr(args, "telegram_id", None)))
+    if command == "program":
+        from bot.cli import program
+
+        if args.program_command == "set":
+            return asyncio.run(program.set_value(settings, args.key, args.value))
+        return asyncio.run(program.print_program(settings))
     if command == "jobs":
         from bot.cli import jobs
 

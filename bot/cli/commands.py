@@ -14,6 +14,7 @@ from bot.domain.money import parse_amount
 from bot.render import posters, qr
 from bot.reports import funnel_table
 from bot.services import ledger, members, pos_tokens, receipts, sources
+from bot.services import program as program_service
 from bot.services.funnel import funnel_report
 from bot.services.printables import PrintFile, printables
 from bot.services.sources import deep_link
@@ -160,6 +161,7 @@ async def make_receipt_qr(
     username = await _bot_username(settings)
     texts = texts_for(settings.default_language)
     async with _Database(settings) as db, db.sessions() as session:
+        program = await program_service.load(session, settings.program)
         issued = await receipts.issue(
             session,
             settings.link_key,
@@ -167,10 +169,10 @@ async def make_receipt_qr(
             amount=amount,
             receipt_id=receipt_id,
             issued_by="shell",
-            window=settings.receipt_window,
+            window=program.receipt_window,
         )
     link = deep_link(username, issued.payload)
-    caption = texts.receipt_printed.format(hours=settings.receipt_qr_hours)
+    caption = texts.receipt_printed.format(hours=program.receipt_qr_hours)
     png = qr.receipt_qr_png(link, paper_mm=80 if paper_mm == 80 else 58, caption=caption)
     path = _save(out, [PrintFile(f"receipt-{issued.token_id}_{paper_mm}mm.png", png)])[0]
     print(link)
@@ -205,7 +207,7 @@ async def adjust_points(
         try:
             balance = await ledger.adjust(
                 session,
-                settings.program,
+                await program_service.load(session, settings.program),
                 member.customer_id,
                 points,
                 reason=reason,

@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="only show what would happen")
     imp.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     imp.add_argument("--invites", type=Path, help="write the personal invite links (CSV) here")
+    program = commands.add_parser("program", help="the loyalty program; `set KEY VALUE` changes it")
+    program_commands = program.add_subparsers(dest="program_command", metavar="set")
+    program_set = program_commands.add_parser("set", help="change one value (audited)")
+    program_set.add_argument("key", help="e.g. welcome_bonus, tiers, redeem_cap_percent")
+    program_set.add_argument("value", help='e.g. 150, or "Base:0:5, Silver:10000:7"')
     log = commands.add_parser("audit", help="the audit log, newest first")
     log.add_argument("--page", type=int, default=1)
 

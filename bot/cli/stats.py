@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.reports import plain, stats_text
 from bot.services import audit, exchange
+from bot.services import program as program_service
 from bot.services import stats as stats_service
 from bot.settings import Settings
 from bot.texts import texts_for
@@ -37,7 +38,7 @@ async def print_stats(settings: Settings) -> int:
         report = await stats_service.report(
             session,
             settings.link_key,
-            settings.program,
+            await program_service.load(session, settings.program),
             active_days=settings.active_days,
             quiet_days=settings.quiet_days,
         )
@@ -51,7 +52,7 @@ async def export_base(settings: Settings, fmt: str, out: Path) -> int:
         result = await exchange.export(
             session,
             settings.link_key,
-            settings.program,
+            await program_service.load(session, settings.program),
             texts,
             [fmt],
             actor=SHELL,
@@ -95,7 +96,7 @@ async def import_base(
                 return 1
         result = await exchange.run_import(
             session,
-            settings.program,
+            await program_service.load(session, settings.program),
             settings.link_key,
             data,
             actor=SHELL,

@@ -23,6 +23,7 @@ from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer
 from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
 from bot.services import ledger, members, receipts, till
+from bot.services import program as program_service
 from bot.services.sources import deep_link
 from bot.settings import Settings
 
@@ -50,7 +51,7 @@ class _Api:
         self._sessions = sessions
         self._guard = guard
         self._settings = settings
-        self._program = settings.program
+        self._seed = settings.program  # the program as stored is read per request (cached)
         self._bot_username = bot_username
 
     @asynccontextmanager
@@ -87,8 +88,9 @@ class _Api:
                 raise bad_request(f"unknown parameter(s): {', '.join(unknown)}")
             amount = requests.amount(query, required=False)
             member = await self._member(session, caller, store, query)
-            view = await ledger.balance(session, self._program, member.customer_id)
-        hint = min(view.points, self._program.redeem_cap(amount)) if amount else None
+            program = await program_service.current(session, self._seed)
+            view = await ledger.balance(session, program, member.customer_id)
+        hint = min(view.points, program.redeem_cap(amount)) if amount else None
         return json_answer(
             {
                 "customer": {
@@ -129,7 +131,7 @@ class _Api:
                     return waiting
             result = await ledger.record_purchase(
                 session,
-                self._program,
+                await program_service.current(session, self._seed),
                 member.customer_id,
                 amount,
                 redeem=redeem,
@@ -156,7 +158,7 @@ class _Api:
         try:
             asked = await till.ask_redemption(
                 session,
-                self._program,
+                await program_service.current(session, self._seed),
                 customer_id,
                 amount,
                 redeem,
@@ -169,7 +171,11 @@ class _Api:
             )
             if asked.status == "pending" and code is not None:
                 answer = await till.confirm_with_code(
-                    session, self._program, asked.id, code, actor=_actor(store)
+                    session,
+                    await program_service.current(session, self._seed),
+                    asked.id,
+                    code,
+                    actor=_actor(store),
                 )
                 if answer.purchase is not None and not answer.purchase.duplicate:
                     return json_answer(_purchase_body(answer.purchase), status=201)
@@ -197,7 +203,9 @@ class _Api:
         async with self._unit(request) as (session, _caller, store):
             try:
                 number = int(request.match_info["redemption_id"])
-                answer = await till.redemption_status(session, self._program, number, store=store)
+                answer = await till.redemption_status(
+                    session, await program_service.current(session, self._seed), number, store=store
+                )
             except (ValueError, till.NotAllowedError):
                 raise ApiError(404, "redemption_not_found", "no such request") from None
         return json_answer(_redemption_body(answer.redemption, answer.purchase))
@@ -245,7 +253,7 @@ class _Api:
                 amount=amount,
                 receipt_id=requests.identifier(data, "receipt_id"),
                 issued_by=_actor(store),
-                window=self._settings.receipt_window,
+                window=(await program_service.current(session, self._seed)).receipt_window,
             )
         link = deep_link(self._bot_username, issued.payload)
         return json_answer(

@@ -363,3 +363,68 @@ async def _free_card_code(session: AsyncSession) -> str:
     while await customer_repo.by_card_code(session, code := new_card_code()):
         pass
     return code
+
+
+# --- the member's /profile: editing answers after signup ----------------------------------------
+
+EDITABLE = (Step.NAME, Step.BIRTHDAY, Step.GENDER, Step.CITY, Step.INTERESTS)
+
+
+@dataclass(frozen=True)
+class ProfileEdit:
+    answers: SignupAnswers
+    bonus: int  # the complete-profile bonus granted by this edit (once ever), else 0
+
+
+async def _member_answers(session: AsyncSession, telegram_id: int) -> tuple[int, SignupAnswers]:
+    row = await customer_repo.member_answers(session, telegram_id)
+    if row is None:
+        raise NotSigningUpError(telegram_id)
+    customer_id, name, phone, birthday, gender, city, interests = row
+    return customer_id, SignupAnswers(
+        name or "", phone or "", birthday, gender, city, list(interests or [])
+    )
+
+
+async def edit_answer(
+    session: AsyncSession, program: Program, telegram_id: int, step: Step, value: object
+) -> ProfileEdit:
+    """A member changes one answer (None clears an optional one), validated by the caller as at
+    signup. The complete-profile bonus is paid the first time the profile is complete, under
+    its ledger key `profile:{customer}` (the same as at signup): completing, emptying and
+    completing again pays nothing more. One transaction, committed here."""
+    if step not in EDITABLE or (step is Step.NAME and not value):
+        raise MissingAnswerError(step)
+    if not await customer_repo.update_member(
+        session, telegram_id, **{_ANSWER_COLUMNS[step]: value}
+    ):
+        await session.rollback()
+        raise NotSigningUpError(telegram_id)
+    customer_id, answers = await _member_answers(session, telegram_id)
+    bonus = 0
+    if answers.is_complete and await ledger.add_bonus(
+        session,
+        program,
+        customer_id,
+        program.profile_bonus,
+        key=f"profile:{customer_id}",
+        reason="profile",
+    ):
+        bonus = program.profile_bonus
+    await session.commit()
+    return ProfileEdit(answers, bonus)
+
+
+async def member_interests(session: AsyncSession, telegram_id: int) -> list[str]:
+    return (await _member_answers(session, telegram_id))[1].interests
+
+
+async def toggle_member_interest(
+    session: AsyncSession, program: Program, telegram_id: int, interest: str
+) -> ProfileEdit:
+    """Tick or untick one interest in the member's profile."""
+    chosen = await member_interests(session, telegram_id)
+    chosen = [item for item in chosen if item != interest] + (
+        [] if interest in chosen else [interest]
+    )
+    return await edit_answer(session, program, telegram_id, Step.INTERESTS, chosen)

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.render.card import CardFace, card_png
 from bot.services import ledger, members
+from bot.services import program as program_service
 from bot.services.customers import Profile
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
@@ -22,7 +23,9 @@ async def send_card(
     texts: Texts,
     settings: Settings,
 ) -> None:
-    view = await ledger.balance(session, settings.program, profile.customer_id)
+    view = await ledger.balance(
+        session, await program_service.current(session, settings.program), profile.customer_id
+    )
     link = await bot_link(bot, members.card_payload(settings.link_key, profile.customer_id))
     face = CardFace(
         shop_name=settings.shop_name,

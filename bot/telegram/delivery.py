@@ -21,9 +21,11 @@ from aiogram.exceptions import (
 )
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.money import format_rub
 from bot.domain.program import Program
+from bot.services import program as program_service
 from bot.services.delivery import (
     Outgoing,
     RecipientGoneError,
@@ -130,15 +132,30 @@ def _markup(texts: Texts, message: Outgoing) -> InlineKeyboardMarkup | None:
 class TelegramChannel:
     """`bot.services.delivery.Channel` over an aiogram `Bot` (the bot's own session)."""
 
-    def __init__(self, bot: Bot, program: Program, *, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        program: Program,
+        *,
+        timeout: float = 15.0,
+        sessions: async_sessionmaker[AsyncSession] | None = None,
+    ) -> None:
         self._bot = bot
-        self._program = program
+        self._program = program  # the seed; with `sessions`, the program as stored now
+        self._sessions = sessions
         self._timeout = int(timeout)
+
+    async def _current_program(self) -> Program:
+        if self._sessions is None:
+            return self._program
+        async with self._sessions() as session:  # cached: no query within CACHE_SECONDS
+            return await program_service.current(session, self._program)
 
     async def send(self, message: Outgoing) -> int:
         texts = texts_for(message.language)
+        program = await self._current_program() if message.kind == "purchase" else self._program
         try:
-            text = render_text(texts, self._program, message.kind, message.payload)
+            text = render_text(texts, program, message.kind, message.payload)
         except (UnknownKindError, KeyError, TypeError, ValueError) as error:
             raise RejectedError(f"cannot render: {type(error).__name__}") from None
         markup = _markup(texts, message)

@@ -23,8 +23,20 @@ def _day(iso: str) -> str:
     return f"{date.fromisoformat(iso):{DATE}}"
 
 
+def _own(payload: dict[str, Any], texts: Texts, default: str, **values: str) -> str:
+    """The owner's text for this language (queued with the message) or the default; the
+    owner's is escaped, and a text that no longer fits its placeholders falls back."""
+    own = (payload.get("texts") or {}).get(texts.language)
+    if own:
+        try:
+            return html.quote(str(own)).format(**values)
+        except (KeyError, IndexError, ValueError):
+            pass
+    return default.format(**values)
+
+
 def _birthday(payload: dict[str, Any], texts: Texts) -> str:
-    lines = [texts.birthday_greeting]
+    lines = [_own(payload, texts, texts.birthday_greeting)]
     if payload.get("bonus"):
         lines.append(
             texts.birthday_gift.format(
@@ -35,14 +47,22 @@ def _birthday(payload: dict[str, Any], texts: Texts) -> str:
 
 
 def _points_expiring(payload: dict[str, Any], texts: Texts) -> str:
-    return texts.points_expiring.format(
-        points=texts.points(int(payload["points"])), date=_day(payload["date"])
+    return _own(
+        payload,
+        texts,
+        texts.points_expiring,
+        points=texts.points(int(payload["points"])),
+        date=_day(payload["date"]),
     )
 
 
 def _balance_digest(payload: dict[str, Any], texts: Texts) -> str:
-    return texts.balance_digest.format(
-        points=texts.points(int(payload["points"])), tier=html.quote(str(payload["tier"]))
+    return _own(
+        payload,
+        texts,
+        texts.balance_digest,
+        points=texts.points(int(payload["points"])),
+        tier=html.quote(str(payload["tier"])),
     )
 
 

@@ -21,6 +21,8 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.domain.program import Program
+from bot.services import program as program_service
 from bot.telegram.fsm_storage import SqlAlchemyStorage
 from bot.texts import pick_language, texts_for
 
@@ -102,6 +104,18 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self._sessions() as session:
             data["session"] = session
             return await handler(event, data)
+
+
+class ProgramMiddleware(BaseMiddleware):
+    """Hands handlers `program`: the loyalty program as stored now (cached per process, see
+    bot/services/program.py), so a sale never pays an extra query per update."""
+
+    def __init__(self, seed: Program) -> None:
+        self._seed = seed
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["program"] = await program_service.current(data["session"], self._seed)
+        return await handler(event, data)
 
 
 class LanguageMiddleware(BaseMiddleware):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import program as program_service
 from bot.services import receipts
 from bot.services.customers import active_profile
 from bot.services.receipts import ReceiptRefusedError, Refusal
@@ -33,14 +34,15 @@ async def claim_receipt(
     profile = await active_profile(session, chat_id)
     if profile is None:
         return
+    program = await program_service.current(session, settings.program)
     try:
         result = await receipts.claim(
             session,
-            settings.program,
+            program,
             settings.link_key,
             payload,
             profile.customer_id,
-            settings.receipt_window,
+            program.receipt_window,
         )
     except ReceiptRefusedError as refused:
         await bot.send_message(chat_id, refusal_text(texts, refused.reason))

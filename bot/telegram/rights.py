@@ -16,6 +16,12 @@ class AdsCb(CallbackData, prefix="myads"):
     on: bool
 
 
+class ProfileEditCb(CallbackData, prefix="myedit"):
+    field: str  # name | birthday | gender | city | interests
+    action: str = "ask"  # ask | pick | clear | done
+    value: str = ""
+
+
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=data.pack())
 
@@ -27,8 +33,13 @@ def profile_keyboard(texts: Texts, ads_on: bool) -> InlineKeyboardMarkup:
         if ads_on
         else _button(texts.ads_button_on, AdsCb(on=True))
     )
+    labels = list(texts.profile_edit_buttons)
+    edits = [
+        [_button(label, ProfileEditCb(field=field)) for field, label in labels[i : i + 2]]
+        for i in range(0, len(labels), 2)
+    ]
     return InlineKeyboardMarkup(
-        inline_keyboard=[[ads], [_button(texts.forget_button, ForgetCb(action="ask"))]]
+        inline_keyboard=[*edits, [ads], [_button(texts.forget_button, ForgetCb(action="ask"))]]
     )
 
 

@@ -12,6 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import ledger
+from bot.services import program as program_service
 from bot.services.members import Member
 from bot.settings import Settings
 from bot.telegram.keyboards import cancel_only
@@ -54,7 +55,9 @@ async def begin_sale(
     a confirm repeated after a lost reply is the same sale, not a second one. The form keeps
     ids only: the customer's name is read again when it is shown.
     """
-    view = await ledger.balance(session, settings.program, member.customer_id)
+    view = await ledger.balance(
+        session, await program_service.current(session, settings.program), member.customer_id
+    )
     await state.set_state(SaleForm.amount)
     await state.set_data({"customer_id": member.customer_id, "sale_id": secrets.token_hex(8)})
     await message.answer(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.money import format_rub
 from bot.services import ledger, till
+from bot.services import program as program_service
 from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram.keyboards import cancel_button
@@ -119,7 +120,7 @@ async def ask_customer_to_confirm(
     try:
         asked = await till.ask_redemption(
             session,
-            settings.program,
+            await program_service.current(session, settings.program),
             data["customer_id"],
             data["amount"],
             data["redeem"],

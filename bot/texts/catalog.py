@@ -326,6 +326,46 @@ class Texts:
     my_figures: str
     my_no_codes: str
     qr_employee_hint: str
+    # Program settings (/program), the audit log (/audit), job texts (/schedule), profile edits.
+    program_title: str
+    program_line: str
+    program_labels: tuple[tuple[str, str], ...]
+    program_button: str
+    program_ask: str
+    program_hint_integer: str
+    program_hint_percent: str
+    program_hint_tiers: str
+    program_bad_value: str
+    program_confirm: str
+    program_yes: str
+    program_no: str
+    program_changed: str
+    program_same: str
+    program_stale: str
+    program_cancelled: str
+    audit_title: str
+    audit_empty: str
+    audit_entry: str
+    audit_channels: tuple[tuple[str, str], ...]
+    audit_newer: str
+    audit_older: str
+    schedule_edit: str
+    schedule_job_card: str
+    schedule_default_text: str
+    schedule_no_placeholders: str
+    schedule_text_button: str
+    schedule_reset_button: str
+    schedule_bonus_button: str
+    schedule_ask_text: str
+    schedule_text_saved: str
+    schedule_text_reset: str
+    schedule_bad_placeholder: str
+    schedule_text_too_long: str
+    profile_edit_buttons: tuple[tuple[str, str], ...]
+    profile_clear: str
+    profile_saved: str
+    profile_bonus_paid: str
+    profile_edit_hint: str
 
     def declined_text(self, bonus: str | None) -> str:
         extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""

@@ -38,6 +38,31 @@ async def update_pending(session: AsyncSession, telegram_id: int, **values: Any)
     return rows_changed(result) == 1
 
 
+async def update_member(session: AsyncSession, telegram_id: int, **values: Any) -> bool:
+    """Write answers onto a member's row (their /profile); False when they are no member."""
+    result = await session.execute(
+        update(Customer)
+        .where(Customer.telegram_id == telegram_id, Customer.status == "active")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result) == 1
+
+
+async def member_answers(session: AsyncSession, telegram_id: int) -> Any:
+    """The member's id and answers as stored now (a row, not an identity-mapped object)."""
+    query = select(
+        Customer.id,
+        Customer.name,
+        Customer.phone,
+        Customer.birthday,
+        Customer.gender,
+        Customer.city,
+        Customer.interests,
+    ).where(Customer.telegram_id == telegram_id, Customer.status == "active")
+    return (await session.execute(query)).first()
+
+
 async def release_pending_phone(session: AsyncSession, customer_id: int, phone: str) -> None:
     """Take a phone back from someone who gave it mid-signup but has not joined with it."""
     await session.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.services.jobs.context import PAGE, JobCounts, RunContext
+from bot.services.jobs.context import PAGE, JobCounts, RunContext, own_texts
 from db.repositories import jobs as repo
 
 KIND = "balance_digest"
@@ -28,7 +28,7 @@ async def run(ctx: RunContext, day: date) -> JobCounts:
                 queued = await repo.enqueue_once(
                     session,
                     KIND,
-                    {"points": points, "tier": program.tier_for(spend).name},
+                    {"points": points, "tier": program.tier_for(spend).name, **own_texts(ctx)},
                     customer_id=customer_id,
                     dedup_key=f"{KIND}:{customer_id}:{month}",
                     advertising=True,

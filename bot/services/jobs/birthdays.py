@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from bot.domain.schedule import birthday_dates
 from bot.services import ledger
-from bot.services.jobs.context import PAGE, JobCounts, RunContext
+from bot.services.jobs.context import PAGE, JobCounts, RunContext, own_texts
 from db.repositories import jobs as repo
 
 KIND = "birthday"
@@ -24,7 +24,11 @@ async def run(ctx: RunContext, day: date) -> JobCounts:
     # The birthday gift lapses on its own schedule, not the other bonuses'.
     program = replace(config.program, bonus_points_days=config.birthday_bonus_days)
     expires = (ctx.now + timedelta(days=config.birthday_bonus_days)).astimezone(config.zone)
-    payload = {"bonus": config.program.birthday_bonus, "expires": expires.date().isoformat()}
+    payload = {
+        "bonus": config.program.birthday_bonus,
+        "expires": expires.date().isoformat(),
+        **own_texts(ctx),
+    }
     async with ctx.sessions() as session:
         customers = await repo.birthday_customers(session, born)
     done = skipped = 0

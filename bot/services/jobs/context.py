@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,7 +47,15 @@ class RunContext:
     config: JobConfig
     now: datetime
     heartbeat: Callable[[], Awaitable[None]]
+    # The owner's wording of this job's message per language (`/schedule`); none: the default.
+    texts: Mapping[str, str] = field(default_factory=dict)
 
 
 class LeaseLostError(Exception):
     """Another process took this run over (our lease lapsed): stop without finishing it."""
+
+
+def own_texts(ctx: RunContext) -> dict[str, dict[str, str]]:
+    """The payload's part that carries the owner's texts (queued with each message, so a
+    message keeps the wording of the run that queued it)."""
+    return {"texts": dict(ctx.texts)} if ctx.texts else {}

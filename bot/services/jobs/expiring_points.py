@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bot.domain.schedule import local_day_bounds
-from bot.services.jobs.context import PAGE, JobCounts, RunContext
+from bot.services.jobs.context import PAGE, JobCounts, RunContext, own_texts
 from db.repositories import jobs as repo
 
 KIND = "points_expiring"
@@ -24,7 +24,7 @@ async def run(ctx: RunContext, day: date) -> JobCounts:
                 queued = await repo.enqueue_once(
                     session,
                     KIND,
-                    {"points": points, "date": lapse_day.isoformat()},
+                    {"points": points, "date": lapse_day.isoformat(), **own_texts(ctx)},
                     customer_id=customer_id,
                     dedup_key=f"{KIND}:{customer_id}:{lapse_day.isoformat()}",
                 )

@@ -14,13 +14,14 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.schedule import Timing
+from bot.services import program as program_service
 from bot.services.jobs import (
     balance_digest,
     birthdays,
@@ -31,6 +32,7 @@ from bot.services.jobs import (
 from bot.services.jobs.context import JobConfig, JobCounts, LeaseLostError, RunContext
 from db.base import utcnow
 from db.repositories import jobs as repo
+from db.repositories import program as program_repo
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
@@ -138,6 +140,10 @@ async def run_period(
 
     period = timing(config, job).period(day)
     async with sessions() as session:
+        # The program and the owner's texts as they are now: changed without a restart.
+        program = await program_service.load(session, config.program)
+        config = replace(config, program=program, receipt_window=program.receipt_window)
+        own_texts = (await program_repo.job_texts(session, job)).get(job, {})
         enabled = (await repo.switches(session)).get(job, True)
         claimed = await repo.claim_run(
             session, job, period, owner, now, now + LEASE, rerun_done=rerun_done and enabled
@@ -162,7 +168,7 @@ async def run_period(
             raise LeaseLostError
 
     try:
-        counts = await WORK[job](RunContext(sessions, config, now, heartbeat), day)
+        counts = await WORK[job](RunContext(sessions, config, now, heartbeat, own_texts), day)
     except LeaseLostError:
         log.warning("job %s %s: lease lost, another process carries on", job, period)
         return RunResult(job, period, RunOutcome.LEASE_LOST)
