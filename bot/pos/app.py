@@ -19,10 +19,10 @@ from bot.domain.money import plain_rub
 from bot.pos import requests
 from bot.pos.access_log import access_log, current_note
 from bot.pos.auth import bearer_token, store_of, unauthorized
-from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer
+from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer, promo_error
 from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
-from bot.services import ledger, members, receipts
+from bot.services import ledger, members, promos, receipts
 from bot.services.sources import deep_link
 from bot.settings import Settings
 
@@ -39,6 +39,18 @@ def _actor(store: str) -> str:
     return f"pos:{store}"[:ACTOR_MAX_LENGTH]
 
 
+def _promo(applied: promos.Applied) -> dict[str, Any]:
+    """The code the sale used: the purchase's `amount` is what was paid, after `discount`."""
+    return {
+        "code": applied.code,
+        "name": applied.name,
+        "kind": applied.kind.value,
+        "amount_before": plain_rub(applied.amount),
+        "discount": plain_rub(applied.discount),
+        "bonus_points": applied.bonus,
+    }
+
+
 class _Api:
     def __init__(
         self,
@@ -52,6 +64,7 @@ class _Api:
         self._settings = settings
         self._program = settings.program
         self._bot_username = bot_username
+        self._promo_guard = promos.guard_from(settings)
 
     @asynccontextmanager
     async def _unit(self, request: web.Request) -> AsyncIterator[tuple[AsyncSession, Caller, str]]:
@@ -108,25 +121,33 @@ class _Api:
     async def purchase(self, request: web.Request) -> web.Response:
         async with self._unit(request) as (session, caller, store):
             data = await requests.read_body(
-                request, frozenset({"card", "phone", "amount", "receipt_id", "redeem"})
+                request,
+                frozenset({"card", "phone", "amount", "receipt_id", "redeem", "promo_code"}),
             )
             amount = requests.amount(data, required=True)
             assert amount is not None
             receipt_id = requests.identifier(data, "receipt_id")
             redeem = requests.points(data, "redeem")
+            code = requests.promo_code(data)
             member = await self._member(session, caller, store, data)
-            result = await ledger.record_purchase(
-                session,
-                self._program,
-                member.customer_id,
-                amount,
-                redeem=redeem,
-                receipt_id=receipt_id,
-                store=store,
-                channel=CHANNEL,
-                actor=_actor(store),
-            )
-        body = {
+            try:
+                sale = await promos.record_sale(
+                    session,
+                    self._program,
+                    member.customer_id,
+                    amount,
+                    code=code,
+                    guard=self._promo_guard,
+                    redeem=redeem,
+                    receipt_id=receipt_id,
+                    store=store,
+                    channel=CHANNEL,
+                    actor=_actor(store),
+                )
+            except promos.PromoRefusedError as refused:
+                raise promo_error(refused) from None
+        result = sale.purchase
+        body: dict[str, Any] = {
             "purchase_id": result.purchase_id,
             "amount": plain_rub(result.amount),
             "redeemed": result.redeemed,
@@ -136,6 +157,8 @@ class _Api:
             "upgraded": result.upgraded,
             "duplicate": result.duplicate,
         }
+        if sale.promo is not None:  # only with a code: the answer without one is unchanged
+            body["promo"] = _promo(sale.promo)
         return json_answer(body, status=200 if result.duplicate else 201)
 
     async def refund(self, request: web.Request) -> web.Response:

@@ -33,6 +33,7 @@ from bot.domain import promos as rules
 from bot.domain.program import Program
 from bot.domain.promos import CodeFacts, Kind, Refusal
 from bot.services import audit, ledger
+from bot.settings import Settings
 from db.base import utcnow
 from db.repositories import ledger as ledger_repo
 from db.repositories import promos as repo
@@ -47,6 +48,7 @@ __all__ = [
     "active_codes",
     "check_code",
     "create_promotion",
+    "guard_from",
     "issue_personal_codes",
     "list_promotions",
     "record_sale",
@@ -97,6 +99,11 @@ class GuessGuard:
     def refused(self, actor: str) -> None:
         self._recent(actor)
         self._refusals.setdefault(actor, deque()).append(self._clock())
+
+
+def guard_from(settings: Settings) -> GuessGuard:
+    """The guard for one channel of one process (the bot's cashiers, or the POS API)."""
+    return GuessGuard(settings.promo_failed_attempts, settings.promo_attempt_window_minutes * 60)
 
 
 @dataclass(frozen=True)
