@@ -11,14 +11,10 @@ from bot.domain.promos import Kind
 from bot.services import audit, promos
 from db.base import utcnow
 from db.models import PromoCode, PromoRedemption, Purchase
-from tests.db.test_pos_api import (  # noqa: F401  (fixtures)
-    STORE,
-    _buy,
-    _refund,
-    client,
-    member,
-    tokens,
-)
+from tests.db import test_pos_api as pos
+from tests.db.test_pos_api import STORE, _buy, _refund
+
+client, member, tokens = pos.client, pos.member, pos.tokens  # the till's fixtures
 
 
 async def _shared(sessions: async_sessionmaker, **kw: object) -> str:
