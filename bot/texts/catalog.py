@@ -253,6 +253,32 @@ class Texts:
     ads_granted: str
     forget_nothing: str
 
+    # Promo codes: /promos, the cashier's step in /sale, the win-back message, /promo.
+    menu_promos: str
+    promos_title: str
+    promos_line: str
+    promos_until: str
+    promos_personal: str
+    promos_empty: str
+    promos_hint: str
+    promo_effect_percent: str
+    promo_effect_fixed: str
+    promo_effect_points: str
+    promo_refusals: tuple[tuple[str, str], ...]
+    sale_promo_button: str
+    sale_ask_promo: str
+    sale_no_promo: str
+    sale_promo_applied: str
+    sale_confirm_promo: str
+    sale_done_promo: str
+    winback: str
+    promo_usage: str
+    promo_created: str
+    promo_created_personal: str
+    promo_list_title: str
+    promo_list_line: str
+    promo_list_empty: str
+
     def declined_text(self, bonus: str | None) -> str:
         extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""
         return self.consent_declined.format(bonus=extra)
@@ -295,3 +321,6 @@ class ShellTexts:
     no_member: str
     only_points: str
     adjusted: str
+    promo_created: str
+    promo_line: str
+    promo_none: str
