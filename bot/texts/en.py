@@ -259,6 +259,7 @@ EN = Texts(
         ("points_expiry", "Lapsed points write-off"),
         ("balance_digest", "Monthly balance digest"),
         ("housekeeping", "Personal data housekeeping"),
+        ("winback", "Win-back promo codes"),
     ),
     stats_summary=(
         "📊 <b>The base on {date}</b>\n"
