@@ -67,6 +67,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
     if command in ("export", "import", "audit") or (command == "stats" and args.report is None):
         return _base(args, settings)
+    if command == "promos":
+        from bot.cli import promos
+
+        if args.promos_command == "create":
+            return asyncio.run(promos.create(settings, args))
+        return asyncio.run(promos.list_promos(settings, args.enable, args.disable))
     if command == "jobs":
         from bot.cli import jobs
 

@@ -76,6 +76,30 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="only show what would happen")
     imp.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     imp.add_argument("--invites", type=Path, help="write the personal invite links (CSV) here")
+    promos = commands.add_parser("promos", help="promotions with their codes and uses")
+    switch = promos.add_mutually_exclusive_group()
+    switch.add_argument("--enable", type=int, metavar="ID")
+    switch.add_argument("--disable", type=int, metavar="ID", help="its codes are refused")
+    promo_commands = promos.add_subparsers(dest="promos_command", metavar="create")
+    create = promo_commands.add_parser("create", help="a new promotion (prints its code)")
+    create.add_argument("--name", required=True, help="what customers see, e.g. 'Осень'")
+    create.add_argument("--kind", required=True, choices=["percent", "fixed", "points"])
+    create.add_argument(
+        "--value", required=True, help="percent 1-99, roubles off (fixed) or bonus points"
+    )
+    create.add_argument(
+        "--days", type=int, default=None, help="valid this many days (default: no end)"
+    )
+    create.add_argument(
+        "--multi", action="store_true", help="a customer may use it again (default: once)"
+    )
+    create.add_argument(
+        "--personal",
+        action="store_true",
+        help="unique codes per customer, handed out with a broadcast (no shared code)",
+    )
+    create.add_argument("--max-uses", type=int, default=None, help="uses of a code in all")
+    create.add_argument("--by", default="owner", help="who creates it (default: owner)")
     log = commands.add_parser("audit", help="the audit log, newest first")
     log.add_argument("--page", type=int, default=1)
     return parser

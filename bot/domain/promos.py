@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.money import parse_amount
+
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 symbols: no 0, O, 1, I
 CODE_LENGTH = 8
 ENTROPY_BITS = 40  # CODE_LENGTH * log2(len(ALPHABET))
@@ -64,6 +66,22 @@ def check_value(kind: Kind, value: int) -> None:
         raise ValueError("the value must be positive")
     if kind is Kind.PERCENT and value > MAX_PERCENT:
         raise ValueError(f"a percent discount is 1..{MAX_PERCENT}")
+
+
+def parse_value(kind: Kind, text: str) -> int | None:
+    """A value as the owner types it: `10` (percent), `500` or `499,90` roubles (fixed, in
+    kopecks), `300` (points); None when it does not fit the kind."""
+    if kind is Kind.FIXED:
+        return parse_amount(text)
+    text = text.strip().removesuffix("%").strip()
+    if not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    try:
+        check_value(kind, value)
+    except ValueError:
+        return None
+    return value
 
 
 def discount(kind: Kind, value: int, amount: int) -> int:
