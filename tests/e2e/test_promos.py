@@ -10,7 +10,7 @@ from bot.domain.promos import Kind
 from bot.sandbox.fake_telegram import FakeUser
 from bot.services import audit, promos
 from db.base import utcnow
-from db.models import Customer, PromoRedemption, Purchase
+from db.models import AuditEntry, Customer, PromoRedemption, Purchase
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_loyalty import _hire_cashier
 from tests.e2e.test_signup import sign_up
@@ -131,3 +131,27 @@ async def test_an_english_customer_reads_the_codes_in_english(running: RunningBo
     listing = await bot.say(customer, "/promos")
     assert listing.text.startswith("🎟 <b>Your promo codes</b>")
     assert f"<code>{code}</code> — Лично для вас: +300 points with the purchase" in listing.text
+
+
+async def test_the_owner_creates_a_promotion_in_the_chat(running: RunningBot) -> None:
+    from tests.e2e.test_loyalty import OWNER
+
+    bot = running
+    usage = await bot.say(OWNER, "/promo")
+    assert usage.text.startswith("Акций пока нет") and "/promo percent 10 30" in usage.text
+    wrong = await bot.say(OWNER, "/promo percent 150 30 Слишком")
+    assert wrong.text.startswith("Новая акция:")
+    made = await bot.say(OWNER, "/promo fixed 150 7 Кофе <бесплатно>")
+    assert made.text.startswith("Акция «Кофе &lt;бесплатно&gt;» создана: скидка 150\u00a0₽, до ")
+    code = made.text.split("<code>")[1].split("</code>")[0]
+    listing = await bot.say(OWNER, "/promo")
+    assert f"№1 ✅ «Кофе &lt;бесплатно&gt;»: скидка 150\u00a0₽, <code>{code}</code> — 0" in (
+        listing.text
+    )
+    customer = bot.new_user()
+    await sign_up(bot, customer)
+    assert code in (await bot.say(customer, "/promos")).text
+    assert (await bot.say(customer, "/promo")).text.startswith("Эта команда")
+    async with bot.sessions() as session:
+        actions = list(await session.scalars(select(AuditEntry.action)))
+    assert actions.count("promo_create") == 1
