@@ -272,6 +272,7 @@ class Texts:
     sale_confirm_promo: str
     sale_done_promo: str
     winback: str
+    winback_promotion: str  # the name of the win-back promotion, in DEFAULT_LANGUAGE
     promo_usage: str
     promo_created: str
     promo_created_personal: str

@@ -387,6 +387,7 @@ EN = Texts(
     sale_confirm_promo="\nPromo code <code>{code}</code>: {effect}",
     sale_done_promo=" Promo code <code>{code}</code>: {effect}.",
     winback="👋 We have missed you! Your personal promo code <code>{code}</code>: {effect}. Valid until {date} — say it at the till.",
+    winback_promotion="We missed you",
     promo_usage="New promotion: <code>/promo percent|fixed|points VALUE DAYS Name</code>\ne.g. <code>/promo percent 10 30 Autumn sale</code> (fixed: roubles, points: points). One shared code, one use per customer.",
     promo_created="Promotion “{name}” created: {effect}, until {date}. Shared code: <code>{code}</code>",
     promo_created_personal="Promotion “{name}” created: {effect}. Personal codes come with a broadcast.",

@@ -388,6 +388,7 @@ RU = Texts(
     sale_confirm_promo="\nПромокод <code>{code}</code>: {effect}",
     sale_done_promo=" Промокод <code>{code}</code>: {effect}.",
     winback="👋 Давно вас не видели! Ваш личный промокод <code>{code}</code>: {effect}. Действует до {date} — назовите его на кассе.",
+    winback_promotion="Мы скучали по вам",
     promo_usage="Новая акция: <code>/promo percent|fixed|points ЗНАЧЕНИЕ ДНЕЙ Название</code>\nнапример <code>/promo percent 10 30 Осенняя скидка</code> (fixed — рубли, points — баллы). Один общий код, одно использование на клиента.",
     promo_created="Акция «{name}» создана: {effect}, до {date}. Общий код: <code>{code}</code>",
     promo_created_personal="Акция «{name}» создана: {effect}. Личные коды выдаются с рассылкой.",

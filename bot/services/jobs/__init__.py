@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.services.jobs.context import JobConfig, JobCounts
 from bot.settings import Settings
+from bot.texts import texts_for
 
 __all__ = ["JobConfig", "JobCounts", "config_from"]
 
@@ -34,4 +35,5 @@ def config_from(settings: Settings) -> JobConfig:
         # WINBACK_VALUE is in roubles for a fixed discount; the promotion keeps kopecks.
         winback_value=settings.winback_value * (100 if settings.winback_kind == "fixed" else 1),
         winback_code_days=settings.winback_code_days,
+        winback_name=texts_for(settings.default_language).winback_promotion,
     )

@@ -36,6 +36,7 @@ class JobConfig:
     winback_kind: str = "percent"
     winback_value: int = 10  # percent, kopecks (fixed) or points
     winback_code_days: int = 30
+    winback_name: str = "Win-back"  # what customers see in /promos
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ async def run(ctx: RunContext, day: date) -> JobCounts:
     }
     async with ctx.sessions() as session:
         promotion = await promos.system_promotion(
-            session, key, name=f"Win-back {day.isoformat()}", kind=kind,
+            session, key, name=config.winback_name, kind=kind,
             value=config.winback_value, now=ctx.now,
         )  # fmt: skip
         await session.commit()
