@@ -26,6 +26,7 @@ from bot.domain.advertising import FrequencyCap
 from bot.pos.app import start_pos_api
 from bot.scheduler import JobScheduler
 from bot.services import program as program_service
+from bot.services import promos
 from bot.services.delivery import DeliveryConfig, DeliveryWorker
 from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
@@ -121,6 +122,7 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher = Dispatcher(
         storage=storage, events_isolation=isolation, settings=settings, sessions=sessions
     )
+    dispatcher["promo_guard"] = promos.guard_from(settings)
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
     dispatcher.update.outer_middleware(ConcurrencyLimitMiddleware(UPDATES_AT_ONCE))
     dispatcher.update.outer_middleware(LanguageMiddleware(settings.default_language))

@@ -125,6 +125,17 @@ class Settings(BaseSettings):
     housekeeping_hour: int = Field(default=4, ge=0, le=23)
     pending_purge_days: int = Field(default=30, ge=1, le=3650)
 
+    # Promo codes: refused codes per cashier or till within the window before a pause.
+    promo_failed_attempts: int = Field(default=5, ge=1, le=1000)
+    promo_attempt_window_minutes: int = Field(default=15, ge=1, le=1440)
+    # The win-back job: a personal code for customers with no purchase for WINBACK_DAYS.
+    winback_hour: int = Field(default=13, ge=0, le=23)
+    winback_days: int = Field(default=60, ge=1, le=3650)
+    winback_every_days: int = Field(default=90, ge=1, le=3650)
+    winback_kind: Literal["percent", "fixed", "points"] = "percent"
+    winback_value: int = Field(default=10, ge=1, le=1_000_000)  # %, roubles or points
+    winback_code_days: int = Field(default=30, ge=1, le=3650)
+
     @field_validator("owner_ids", "cities", "interests", mode="before")
     @classmethod
     def _lists(cls, value: object) -> object:

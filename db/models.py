@@ -490,6 +490,91 @@ class Redemption(Base):
     decided_at: Mapped[datetime | None]
 
 
+class Promotion(Base):
+    """An offer the owner made: a discount (percent or fixed) or bonus points, until a date.
+
+    A shared promotion has one code for everyone; a personal one has a code per customer
+    (`issue_personal_codes`). Single use: once per customer (a personal code: once at all).
+    `max_uses` caps the uses of a code; `system_key` names a promotion the bot made itself
+    (the win-back job's, one per window).
+    """
+
+    __tablename__ = "promotions"
+    __table_args__ = (
+        CheckConstraint("kind IN ('percent', 'fixed', 'points')", name="kind"),
+        CheckConstraint("value > 0", name="value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    # percent: 1..99; fixed: kopecks; points: bonus points.
+    value: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime | None]
+    multi_use: Mapped[bool] = mapped_column(Boolean, default=False)
+    personal: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    system_key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class PromoCode(Base):
+    """A code: the shared one of a promotion, or a customer's personal one (one per promotion).
+
+    `uses` is taken with a conditional UPDATE (`uses < limit`), so of two tills redeeming one
+    single-use code at once exactly one wins; a refund of the purchase gives the use back.
+    """
+
+    __tablename__ = "promo_codes"
+    __table_args__ = (
+        UniqueConstraint("promotion_id", "customer_id"),
+        CheckConstraint("uses >= 0", name="uses"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    promotion_id: Mapped[int] = mapped_column(ForeignKey("promotions.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    # A personal code's own lifetime (the win-back's); None: the promotion's expiry.
+    expires_at: Mapped[datetime | None]
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None]
+    # The purchase it paid last (every use is in promo_redemptions).
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromoRedemption(Base):
+    """One use of a code on one purchase; released (and the use given back) by its refund.
+
+    `once_key` ("code:customer") is set for single-use codes while the use stands: the unique
+    key makes a second use by the same customer impossible, and releasing clears it.
+    """
+
+    __tablename__ = "promo_redemptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_id: Mapped[int] = mapped_column(
+        ForeignKey("promo_codes.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    purchase_id: Mapped[int] = mapped_column(
+        ForeignKey("purchases.id", ondelete="CASCADE"), unique=True
+    )
+    once_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    discount: Mapped[int] = mapped_column(BigInteger, default=0)  # kopecks off the check
+    bonus: Mapped[int] = mapped_column(Integer, default=0)  # points granted
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None]
+
+
 __all__ = [
     "AuditEntry",
     "Base",
@@ -507,6 +592,9 @@ __all__ = [
     "OwnerAlert",
     "PosToken",
     "ProgramSetting",
+    "PromoCode",
+    "PromoRedemption",
+    "Promotion",
     "Purchase",
     "PurchaseRefund",
     "ReceiptToken",

@@ -1,5 +1,9 @@
 """The cashier's sale: find the customer, amount, receipt number, points to spend, confirm.
 
+A promo code is optional: the confirmation has a button for it; the code is checked by the
+promo service, its discount shown, the points question asked again on the discounted sum, and
+the code is taken with the sale itself (`promos.record_sale`), in the same transaction.
+
 Only staff get here (`StaffOnly`). The cashier sees the customer's first name and a masked phone,
 nothing more. Every sale has an id from its start, used as the receipt number when none is
 typed: a confirm pressed twice, or again after the cashier's reply was lost, is one purchase.
@@ -9,6 +13,8 @@ whatever happens to that reply.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from aiogram import Bot, Router, html
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -17,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
-from bot.services import ledger, members, team
+from bot.domain.promos import Kind
+from bot.services import ledger, members, promos, team
 from bot.services import program as program_service
 from bot.services.permissions import Action
 from bot.services.staff import Role, StaffMember
@@ -25,6 +32,7 @@ from bot.settings import Settings
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.filters import NotCommand, Permitted, StaffOnly
 from bot.telegram.keyboards import cancel_button, cancel_only
+from bot.telegram.promo_texts import applied_effect, refusal_text
 from bot.telegram.sale import SaleCb, SaleForm, begin_sale, sale_buttons, sale_receipt_id
 from bot.telegram.till import ask_customer_to_confirm
 from bot.texts import Texts
@@ -75,7 +83,7 @@ async def _ask_redeem(
     program = await program_service.current(session, settings.program)
     data = await state.get_data()
     view = await ledger.balance(session, program, data["customer_id"])
-    most = min(view.points, program.redeem_cap(data["amount"]))
+    most = min(view.points, program.redeem_cap(_due(data)))
     await state.update_data(max_redeem=most)
     if most <= 0:
         await _confirm(message, state, session, texts, settings, redeem=0)
@@ -115,6 +123,16 @@ async def on_redeem_typed(
     await _confirm(message, state, session, texts, settings, redeem=int(text))
 
 
+def _due(data: dict) -> int:
+    """The check less the promo code's discount: what points may pay part of."""
+    return int(data["amount"]) - int(data.get("promo", {}).get("discount", 0))
+
+
+def _applied(data: dict) -> promos.Applied | None:
+    promo = data.get("promo")
+    return promos.Applied(**{**promo, "kind": Kind(promo["kind"])}) if promo else None
+
+
 async def _confirm(
     message: Message,
     state: FSMContext,
@@ -125,25 +143,74 @@ async def _confirm(
 ) -> None:
     program = await program_service.current(session, settings.program)
     data = await state.get_data()
-    amount = data["amount"]
+    amount, due = data["amount"], _due(data)
     member = await members.by_id(session, data["customer_id"])
     name = member.first_name if member else ""
     await state.update_data(redeem=redeem)
     await state.set_state(SaleForm.confirm)
     # The tier is settled when the sale is recorded; this is the estimate at the base rate.
-    estimate = program.accrual(amount - redeem * 100, 0)
+    estimate = program.accrual(due - redeem * 100, 0)
+    text = texts.sale_confirm.format(
+        name=html.quote(name),
+        amount=format_rub(amount),
+        redeem=texts.points(redeem),
+        due=format_rub(due - redeem * 100),
+        accrue=f"≈ {texts.points(estimate)}",
+    )
+    rows = [[(texts.sale_go, SaleCb(action="go")), (texts.sale_cancel, SaleCb(action="cancel"))]]
+    if applied := _applied(data):
+        text += texts.sale_confirm_promo.format(
+            code=applied.code, effect=applied_effect(texts, applied)
+        )
+    else:
+        rows.append([(texts.sale_promo_button, SaleCb(action="promo"))])
+    await message.answer(text, reply_markup=sale_buttons(*rows))
+
+
+async def _ask_promo(message: Message, state: FSMContext, texts: Texts) -> None:
+    await state.set_state(SaleForm.promo)
     await message.answer(
-        texts.sale_confirm.format(
-            name=html.quote(name),
-            amount=format_rub(amount),
-            redeem=texts.points(redeem),
-            due=format_rub(amount - redeem * 100),
-            accrue=f"≈ {texts.points(estimate)}",
-        ),
-        reply_markup=sale_buttons(
-            [(texts.sale_go, SaleCb(action="go")), (texts.sale_cancel, SaleCb(action="cancel"))]
+        texts.sale_ask_promo,
+        reply_markup=_and_cancel(
+            sale_buttons([(texts.sale_no_promo, SaleCb(action="no_promo"))]), texts
         ),
     )
+
+
+async def on_promo_typed(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    settings: Settings,
+    staff: StaffMember,
+    promo_guard: promos.GuessGuard,
+) -> None:
+    data = await state.get_data()
+    try:
+        applied = await promos.check_code(
+            session,
+            message.text or "",
+            data["customer_id"],
+            data["amount"],
+            actor=staff.actor,
+            guard=promo_guard,
+        )
+    except promos.PromoRefusedError as refused:
+        await message.answer(
+            refusal_text(texts, refused),
+            reply_markup=_and_cancel(
+                sale_buttons([(texts.sale_no_promo, SaleCb(action="no_promo"))]), texts
+            ),
+        )
+        return
+    await state.update_data(promo={**asdict(applied), "kind": applied.kind.value})
+    await message.answer(
+        texts.sale_promo_applied.format(
+            code=applied.code, name=html.quote(applied.name), effect=applied_effect(texts, applied)
+        )
+    )
+    await _ask_redeem(message, state, session, texts, settings)
 
 
 async def on_sale_button(
@@ -154,6 +221,7 @@ async def on_sale_button(
     texts: Texts,
     settings: Settings,
     staff: StaffMember,
+    promo_guard: promos.GuessGuard,
 ) -> None:
     current = await state.get_state()
     expected = {
@@ -161,6 +229,8 @@ async def on_sale_button(
         "redeem": SaleForm.redeem.state,
         "go": SaleForm.confirm.state,
         "cancel": SaleForm.confirm.state,
+        "promo": SaleForm.confirm.state,
+        "no_promo": SaleForm.promo.state,
     }
     if query.message is None or current != expected.get(callback_data.action):
         await query.answer(texts.already_done)
@@ -172,11 +242,16 @@ async def on_sale_button(
         await _ask_redeem(message, state, session, texts, settings)
     elif callback_data.action == "redeem":
         await _confirm(message, state, session, texts, settings, redeem=callback_data.value)
+    elif callback_data.action == "promo":
+        await _ask_promo(message, state, texts)
+    elif callback_data.action == "no_promo":
+        redeem = (await state.get_data()).get("redeem", 0)
+        await _confirm(message, state, session, texts, settings, redeem=redeem)
     elif callback_data.action == "cancel":
         await state.clear()
         await message.answer(texts.sale_cancelled)
     else:
-        await _record(message, state, session, texts, settings, staff)
+        await _record(message, state, session, texts, settings, staff, promo_guard)
 
 
 async def _record(
@@ -186,24 +261,32 @@ async def _record(
     texts: Texts,
     settings: Settings,
     cashier: StaffMember,
+    guard: promos.GuessGuard,
 ) -> None:
     program = await program_service.current(session, settings.program)
     data = await state.get_data()
     if data.get("redeem", 0) and settings.redeem_confirmation:  # the customer consents first
         await ask_customer_to_confirm(message, state, session, texts, settings, cashier)
         return
+    promo = data.get("promo")
     try:
-        result = await ledger.record_purchase(
+        sale = await promos.record_sale(
             session,
             program,
             data["customer_id"],
             data["amount"],
+            code=promo["code"] if promo else None,
+            guard=guard,
             redeem=data.get("redeem", 0),
             receipt_id=sale_receipt_id(data),
             store=cashier.store,
             channel="cashier",
             actor=cashier.actor,
         )
+    except promos.PromoRefusedError as refused:
+        await state.clear()
+        await message.answer(f"{refusal_text(texts, refused)}\n{texts.sale_cancelled}")
+        return
     except ledger.NotEnoughPointsError as error:
         await state.clear()
         await message.answer(texts.sale_not_enough.format(available=texts.points(error.available)))
@@ -212,19 +295,23 @@ async def _record(
         await state.clear()
         await message.answer(texts.sale_receipt_taken)
         return
+    result = sale.purchase
     if result.duplicate:
         await state.clear()
-        await message.answer(_duplicate_text(texts, result, data["amount"]))
+        await message.answer(_duplicate_text(texts, result, _due(data)))
         return
     # The sale is committed with its notice in the outbox: the customer hears of it whatever
     # happens to this reply; the form clears only once the cashier has seen it.
-    await message.answer(
-        texts.sale_done.format(
-            accrued=texts.points(result.accrued),
-            redeemed=texts.points(result.redeemed),
-            balance=texts.points(result.balance),
-        )
+    done = texts.sale_done.format(
+        accrued=texts.points(result.accrued),
+        redeemed=texts.points(result.redeemed),
+        balance=texts.points(result.balance),
     )
+    if sale.promo is not None:
+        done += texts.sale_done_promo.format(
+            code=sale.promo.code, effect=applied_effect(texts, sale.promo)
+        )
+    await message.answer(done)
     await state.clear()
 
 
@@ -279,6 +366,7 @@ def build_router() -> Router:
     router.message.register(on_receipt, StateFilter(SaleForm.receipt), *steps)
     router.message.register(on_redeem_typed, StateFilter(SaleForm.redeem), *steps)
     router.message.register(on_confirm_text, StateFilter(SaleForm.confirm), *steps)
+    router.message.register(on_promo_typed, StateFilter(SaleForm.promo), *steps)
     router.callback_query.register(
         on_sale_button, StateFilter(SaleForm), SaleCb.filter(), Permitted(Action.RECORD_SALE)
     )

@@ -1,4 +1,4 @@
-"""The member's menu: balance, card, history, invite a friend, profile, help.
+"""The member's menu: balance, card, history, invite a friend, profile, help, promo codes.
 
 The profile's buttons (advertising consent, withdrawal) are answered in handlers/rights."""
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.phone import mask_phone
 from bot.domain.program import Program
-from bot.services import ledger
+from bot.services import ledger, promos
 from bot.services.customers import Profile, active_profile
 from bot.services.history import friends_joined, history_page
 from bot.services.signup import invite_payload
@@ -25,6 +25,7 @@ from bot.settings import Settings
 from bot.telegram.card import send_card
 from bot.telegram.deeplinks import bot_link
 from bot.telegram.menus import staff_help_text
+from bot.telegram.promo_texts import promos_text
 from bot.telegram.render import balance_text, history_text
 from bot.telegram.rights import profile_keyboard
 from bot.texts import Texts
@@ -151,6 +152,14 @@ async def cmd_profile(
     )
 
 
+async def cmd_promos(
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    if profile := await _member(message, session, texts, settings):
+        codes = await promos.active_codes(session, profile.customer_id)
+        await message.answer(promos_text(texts, codes, settings.zone))
+
+
 async def cmd_help(
     message: Message, session: AsyncSession, texts: Texts, settings: Settings
 ) -> None:
@@ -172,6 +181,7 @@ SHORTCUTS = (
     ("invite", "menu_invite", cmd_invite),
     ("profile", "menu_profile", cmd_profile),
     ("help", "menu_help", cmd_help),
+    ("promos", "menu_promos", cmd_promos),
 )
 
 

@@ -77,6 +77,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.program_command == "set":
             return asyncio.run(program.set_value(settings, args.key, args.value))
         return asyncio.run(program.print_program(settings))
+    if command == "promos":
+        from bot.cli import promos
+
+        if args.promos_command == "create":
+            return asyncio.run(promos.create(settings, args))
+        return asyncio.run(promos.list_promos(settings, args.enable, args.disable))
     if command == "jobs":
         from bot.cli import jobs
 

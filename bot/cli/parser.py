@@ -81,6 +81,30 @@ def build_parser() -> argparse.ArgumentParser:
     program_set = program_commands.add_parser("set", help="change one value (audited)")
     program_set.add_argument("key", help="e.g. welcome_bonus, tiers, redeem_cap_percent")
     program_set.add_argument("value", help='e.g. 150, or "Base:0:5, Silver:10000:7"')
+    promos = commands.add_parser("promos", help="promotions with their codes and uses")
+    switch = promos.add_mutually_exclusive_group()
+    switch.add_argument("--enable", type=int, metavar="ID")
+    switch.add_argument("--disable", type=int, metavar="ID", help="its codes are refused")
+    promo_commands = promos.add_subparsers(dest="promos_command", metavar="create")
+    create = promo_commands.add_parser("create", help="a new promotion (prints its code)")
+    create.add_argument("--name", required=True, help="what customers see, e.g. 'Осень'")
+    create.add_argument("--kind", required=True, choices=["percent", "fixed", "points"])
+    create.add_argument(
+        "--value", required=True, help="percent 1-99, roubles off (fixed) or bonus points"
+    )
+    create.add_argument(
+        "--days", type=int, default=None, help="valid this many days (default: no end)"
+    )
+    create.add_argument(
+        "--multi", action="store_true", help="a customer may use it again (default: once)"
+    )
+    create.add_argument(
+        "--personal",
+        action="store_true",
+        help="unique codes per customer, handed out with a broadcast (no shared code)",
+    )
+    create.add_argument("--max-uses", type=int, default=None, help="uses of a code in all")
+    create.add_argument("--by", default="owner", help="who creates it (default: owner)")
     log = commands.add_parser("audit", help="the audit log, newest first")
     log.add_argument("--page", type=int, default=1)
 

@@ -19,10 +19,10 @@ from bot.domain.money import plain_rub
 from bot.pos import requests
 from bot.pos.access_log import access_log, current_note
 from bot.pos.auth import bearer_token, store_of, unauthorized
-from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer
+from bot.pos.errors import ApiError, bad_request, handle_errors, json_answer, promo_error
 from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
-from bot.services import ledger, members, receipts, till
+from bot.services import ledger, members, promos, receipts, till
 from bot.services import program as program_service
 from bot.services.sources import deep_link
 from bot.settings import Settings
@@ -40,6 +40,18 @@ def _actor(store: str) -> str:
     return f"pos:{store}"[:ACTOR_MAX_LENGTH]
 
 
+def _promo(applied: promos.Applied) -> dict[str, Any]:
+    """The code the sale used: the purchase's `amount` is what was paid, after `discount`."""
+    return {
+        "code": applied.code,
+        "name": applied.name,
+        "kind": applied.kind.value,
+        "amount_before": plain_rub(applied.amount),
+        "discount": plain_rub(applied.discount),
+        "bonus_points": applied.bonus,
+    }
+
+
 class _Api:
     def __init__(
         self,
@@ -53,6 +65,7 @@ class _Api:
         self._settings = settings
         self._seed = settings.program  # the program as stored is read per request (cached)
         self._bot_username = bot_username
+        self._promo_guard = promos.guard_from(settings)
 
     @asynccontextmanager
     async def _unit(self, request: web.Request) -> AsyncIterator[tuple[AsyncSession, Caller, str]]:
@@ -111,36 +124,56 @@ class _Api:
         async with self._unit(request) as (session, caller, store):
             data = await requests.read_body(
                 request,
-                frozenset({"card", "phone", "amount", "receipt_id", "redeem", "confirmation_code"}),
+                frozenset(
+                    {
+                        "card",
+                        "phone",
+                        "amount",
+                        "receipt_id",
+                        "redeem",
+                        "confirmation_code",
+                        "promo_code",
+                    }
+                ),
             )
             amount = requests.amount(data, required=True)
             assert amount is not None
             receipt_id = requests.identifier(data, "receipt_id")
             redeem = requests.points(data, "redeem")
-            code = (
+            confirmation = (
                 requests.identifier(data, "confirmation_code")
                 if "confirmation_code" in data
                 else None
             )
+            promo_code = requests.promo_code(data)
             member = await self._member(session, caller, store, data)
             if redeem and self._settings.redeem_confirmation:
                 waiting = await self._confirmed(
-                    session, store, member.customer_id, amount, redeem, receipt_id, code
+                    session, store, member.customer_id, amount, redeem, receipt_id, confirmation
                 )
                 if waiting is not None:
                     return waiting
-            result = await ledger.record_purchase(
-                session,
-                await program_service.current(session, self._seed),
-                member.customer_id,
-                amount,
-                redeem=redeem,
-                receipt_id=receipt_id,
-                store=store,
-                channel=CHANNEL,
-                actor=_actor(store),
-            )
-        return json_answer(_purchase_body(result), status=200 if result.duplicate else 201)
+            try:
+                sale = await promos.record_sale(
+                    session,
+                    await program_service.current(session, self._seed),
+                    member.customer_id,
+                    amount,
+                    code=promo_code,
+                    guard=self._promo_guard,
+                    redeem=redeem,
+                    receipt_id=receipt_id,
+                    store=store,
+                    channel=CHANNEL,
+                    actor=_actor(store),
+                )
+            except promos.PromoRefusedError as refused:
+                raise promo_error(refused) from None
+        result = sale.purchase
+        body = _purchase_body(result)
+        if sale.promo is not None:  # only with a code: the answer without one is unchanged
+            body["promo"] = _promo(sale.promo)
+        return json_answer(body, status=200 if result.duplicate else 201)
 
     async def _confirmed(
         self,

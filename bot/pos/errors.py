@@ -18,6 +18,7 @@ from sqlalchemy.exc import StatementError
 
 from bot.domain.ledger import NotEnoughPointsError
 from bot.domain.money import plain_rub
+from bot.domain.promos import Refusal
 from bot.pos.access_log import Handler, current_note, logged_path
 from bot.services.ledger import (
     CustomerNotFoundError,
@@ -27,6 +28,7 @@ from bot.services.ledger import (
     RedeemCapError,
     RefundTooLargeError,
 )
+from bot.services.promos import PromoRefusedError
 
 log = logging.getLogger("clientbase.pos")
 _dumps = partial(json.dumps, ensure_ascii=False)
@@ -97,6 +99,25 @@ def ledger_error(exc: LedgerError | NotEnoughPointsError) -> ApiError:
     if isinstance(exc, CustomerNotFoundError):  # gone since the lookup
         return ApiError(404, exc.code, "no active member with this card or phone")
     return ApiError(422, exc.code, "the ledger refused the change")
+
+
+_PROMO_MESSAGES = {
+    Refusal.UNKNOWN: "no such promo code",
+    Refusal.EXPIRED: "this promo code has expired",
+    Refusal.USED: "this promo code has been used",
+    Refusal.FOREIGN: "this promo code belongs to another customer",
+    Refusal.INACTIVE: "this promotion has been switched off",
+    Refusal.AMOUNT_TOO_SMALL: "the discount is not smaller than the check",
+    Refusal.THROTTLED: "too many refused promo codes from this till; wait and try again",
+}
+
+
+def promo_error(refused: PromoRefusedError) -> ApiError:
+    """A refused promo code: 422 with the reason's code (429 when the till is slowed down)."""
+    message = _PROMO_MESSAGES[refused.reason]
+    if refused.reason is Refusal.THROTTLED:
+        return ApiError(429, refused.code, message, retry_after=refused.retry_after)
+    return ApiError(422, refused.code, message)
 
 
 def describe(exc: BaseException) -> str:

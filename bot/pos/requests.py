@@ -123,3 +123,13 @@ def customer_query(data: Mapping[str, Any]) -> str:
     if query is None:
         raise ApiError(400, "invalid_customer", "phone: not a valid phone number")
     return query
+
+
+def promo_code(data: Mapping[str, Any]) -> str | None:
+    """The optional `promo_code`: a string as printed or typed (checked by the promo service)."""
+    value = data.get("promo_code")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or len(value) > 32:
+        raise bad_request("promo_code: a code as printed, e.g. K7QM-3XWP")
+    return value

@@ -30,6 +30,7 @@ from bot.domain.program import Program, Tier
 from db.base import utcnow
 from db.repositories import balances, deliveries, events
 from db.repositories import ledger as repo
+from db.repositories import promos as promo_codes
 
 EXPIRING_WINDOW = timedelta(days=30)
 RUB = 100  # kopecks in a point's worth of money
@@ -737,6 +738,10 @@ async def _refund(
     given_back, reversed_before = await repo.refunded_points(session, purchase.id)
     returned = purchase.redeemed * refunded // purchase.amount - given_back
     to_reverse = purchase.accrued * refunded // purchase.amount + reversed_before
+    if refunded == purchase.amount:
+        # The whole check is back: a promo code it used is free again, and the bonus points a
+        # points code gave are taken back with the accrual (so a refund cannot mint them).
+        to_reverse += await promo_codes.release(session, purchase.id, now) or 0
     tag = refund_id or uuid.uuid4().hex[:12]
     if returned:
         await _give_back(session, purchase, returned, f"refund:{purchase.id}:{tag}", actor, now)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from aiogram import html
 
 from bot.services.jobs.runner import JobStatus
+from bot.telegram import promo_texts
 from bot.texts import Texts
 
 DATE = "%d.%m.%Y"
@@ -70,6 +71,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any], Texts], str]] = {
     "birthday": _birthday,
     "points_expiring": _points_expiring,
     "balance_digest": _balance_digest,
+    "winback": promo_texts.winback_text,
 }
 
 

@@ -144,6 +144,7 @@ def main_menu(texts: Texts) -> ReplyKeyboardMarkup:
             [KeyboardButton(text=texts.menu_balance), KeyboardButton(text=texts.menu_card)],
             [KeyboardButton(text=texts.menu_history), KeyboardButton(text=texts.menu_invite)],
             [KeyboardButton(text=texts.menu_profile), KeyboardButton(text=texts.menu_help)],
+            [KeyboardButton(text=texts.menu_promos)],
         ],
         resize_keyboard=True,
         is_persistent=True,

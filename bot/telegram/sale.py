@@ -25,10 +25,11 @@ class SaleForm(StatesGroup):
     receipt = State()
     redeem = State()
     confirm = State()
+    promo = State()
 
 
 class SaleCb(CallbackData, prefix="sale"):
-    action: str  # no_receipt | redeem | go | cancel
+    action: str  # no_receipt | redeem | go | cancel | promo | no_promo
     value: int = 0
 
 

@@ -367,6 +367,33 @@ class Texts:
     profile_bonus_paid: str
     profile_edit_hint: str
 
+    # Promo codes: /promos, the cashier's step in /sale, the win-back message, /promo.
+    menu_promos: str
+    promos_title: str
+    promos_line: str
+    promos_until: str
+    promos_personal: str
+    promos_empty: str
+    promos_hint: str
+    promo_effect_percent: str
+    promo_effect_fixed: str
+    promo_effect_points: str
+    promo_refusals: tuple[tuple[str, str], ...]
+    sale_promo_button: str
+    sale_ask_promo: str
+    sale_no_promo: str
+    sale_promo_applied: str
+    sale_confirm_promo: str
+    sale_done_promo: str
+    winback: str
+    winback_promotion: str  # the name of the win-back promotion, in DEFAULT_LANGUAGE
+    promo_usage: str
+    promo_created: str
+    promo_created_personal: str
+    promo_list_title: str
+    promo_list_line: str
+    promo_list_empty: str
+
     def declined_text(self, bonus: str | None) -> str:
         extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""
         return self.consent_declined.format(bonus=extra)
@@ -417,3 +444,6 @@ class ShellTexts:
     owner_line: str
     owner_line_settings: str
     owners_none: str
+    promo_created: str
+    promo_line: str
+    promo_none: str

@@ -259,6 +259,7 @@ EN = Texts(
         ("points_expiry", "Lapsed points write-off"),
         ("balance_digest", "Monthly balance digest"),
         ("housekeeping", "Personal data housekeeping"),
+        ("winback", "Win-back promo codes"),
     ),
     stats_summary=(
         "📊 <b>The base on {date}</b>\n"
@@ -508,6 +509,42 @@ EN = Texts(
     profile_saved="Saved ✅",
     profile_bonus_paid="Your profile is complete: +{bonus}! 🎉",
     profile_edit_hint="\n\n/cancel to keep it as it is.",
+    menu_promos="🎟 Promo codes",
+    promos_title="🎟 <b>Your promo codes</b> — say the code at the till:",
+    promos_line="<code>{code}</code> — {name}: {effect}{until}{personal}",
+    promos_until=", until {date}",
+    promos_personal=" (personal)",
+    promos_empty="No active promo codes right now. We will send you one when there is.",
+    promos_hint="One code per purchase; a discount code lowers the sum you pay.",
+    promo_effect_percent="{value}% off",
+    promo_effect_fixed="{value} off",
+    promo_effect_points="+{value} with the purchase",
+    promo_refusals=(
+        ("promo_unknown", "No such promo code. Check the 8 characters (there is no 0, O, 1 or I)."),
+        ("promo_expired", "This promo code has expired."),
+        ("promo_used", "This promo code has already been used."),
+        ("promo_foreign", "This is another customer's personal promo code."),
+        ("promo_inactive", "The owner has stopped this promotion."),
+        ("promo_amount_too_small", "This code's discount is not smaller than the check."),
+        (
+            "promo_too_many_attempts",
+            "Too many wrong promo codes in a row. Try again in {minutes} min.",
+        ),
+    ),
+    sale_promo_button="🎟 Promo code",
+    sale_ask_promo="Type the customer's promo code (8 characters, e.g. <code>K7QM-3XWP</code>).",
+    sale_no_promo="No promo code",
+    sale_promo_applied="Promo code <code>{code}</code> “{name}”: {effect}.",
+    sale_confirm_promo="\nPromo code <code>{code}</code>: {effect}",
+    sale_done_promo=" Promo code <code>{code}</code>: {effect}.",
+    winback="👋 We have missed you! Your personal promo code <code>{code}</code>: {effect}. Valid until {date} — say it at the till.",
+    winback_promotion="We missed you",
+    promo_usage="New promotion: <code>/promo percent|fixed|points VALUE DAYS Name</code>\ne.g. <code>/promo percent 10 30 Autumn sale</code> (fixed: roubles, points: points). One shared code, one use per customer.",
+    promo_created="Promotion “{name}” created: {effect}, until {date}. Shared code: <code>{code}</code>",
+    promo_created_personal="Promotion “{name}” created: {effect}. Personal codes come with a broadcast.",
+    promo_list_title="<b>Promotions</b> (uses):",
+    promo_list_line="#{id} {state} “{name}”: {effect}{code} — {uses}",
+    promo_list_empty="No promotions yet. Create one: /promo",
 )
 
 EN_SHELL = ShellTexts(
@@ -529,4 +566,7 @@ EN_SHELL = ShellTexts(
     owner_line="{id}  (database)",
     owner_line_settings="{id}  (OWNER_IDS)",
     owners_none="No owners. Add one: clientbase owner add ID (/id in the bot tells the id)",
+    promo_created="promotion #{id} “{name}” created. Shared code: {code}",
+    promo_line="#{id} {state} “{name}” {kind} {value} until {expires} {mode} code {code} issued {codes} used {uses}",
+    promo_none="no promotions yet",
 )

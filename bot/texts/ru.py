@@ -260,6 +260,7 @@ RU = Texts(
         ("points_expiry", "Списание сгоревших баллов"),
         ("balance_digest", "Ежемесячная сводка баланса"),
         ("housekeeping", "Очистка персональных данных"),
+        ("winback", "Промокод тем, кто давно не заходил"),
     ),
     stats_summary=(
         "📊 <b>База на {date}</b>\n"
@@ -509,6 +510,42 @@ RU = Texts(
     profile_saved="Сохранено ✅",
     profile_bonus_paid="Профиль заполнен: +{bonus}! 🎉",
     profile_edit_hint="\n\n/cancel — оставить как есть.",
+    menu_promos="🎟 Промокоды",
+    promos_title="🎟 <b>Ваши промокоды</b> — назовите код на кассе:",
+    promos_line="<code>{code}</code> — {name}: {effect}{until}{personal}",
+    promos_until=", до {date}",
+    promos_personal=" (личный)",
+    promos_empty="Сейчас активных промокодов нет. Мы пришлём, когда появятся.",
+    promos_hint="Один код — одна покупка; промокод со скидкой уменьшает сумму к оплате.",
+    promo_effect_percent="скидка {value}%",
+    promo_effect_fixed="скидка {value}",
+    promo_effect_points="+{value} к покупке",
+    promo_refusals=(
+        ("promo_unknown", "Такого промокода нет. Проверьте 8 символов (без 0, O, 1 и I)."),
+        ("promo_expired", "Срок действия этого промокода истёк."),
+        ("promo_used", "Этот промокод уже использован."),
+        ("promo_foreign", "Это личный промокод другого клиента."),
+        ("promo_inactive", "Эта акция остановлена владельцем."),
+        ("promo_amount_too_small", "Скидка по этому промокоду не меньше суммы чека."),
+        (
+            "promo_too_many_attempts",
+            "Слишком много неверных промокодов подряд. Попробуйте через {minutes} мин.",
+        ),
+    ),
+    sale_promo_button="🎟 Промокод",
+    sale_ask_promo="Введите промокод клиента (8 символов, например <code>K7QM-3XWP</code>).",
+    sale_no_promo="Без промокода",
+    sale_promo_applied="Промокод <code>{code}</code> «{name}»: {effect}.",
+    sale_confirm_promo="\nПромокод <code>{code}</code>: {effect}",
+    sale_done_promo=" Промокод <code>{code}</code>: {effect}.",
+    winback="👋 Давно вас не видели! Ваш личный промокод <code>{code}</code>: {effect}. Действует до {date} — назовите его на кассе.",
+    winback_promotion="Мы скучали по вам",
+    promo_usage="Новая акция: <code>/promo percent|fixed|points ЗНАЧЕНИЕ ДНЕЙ Название</code>\nнапример <code>/promo percent 10 30 Осенняя скидка</code> (fixed — рубли, points — баллы). Один общий код, одно использование на клиента.",
+    promo_created="Акция «{name}» создана: {effect}, до {date}. Общий код: <code>{code}</code>",
+    promo_created_personal="Акция «{name}» создана: {effect}. Личные коды выдаются с рассылкой.",
+    promo_list_title="<b>Акции</b> (использований):",
+    promo_list_line="№{id} {state} «{name}»: {effect}{code} — {uses}",
+    promo_list_empty="Акций пока нет. Создать: /promo",
 )
 
 RU_SHELL = ShellTexts(
@@ -530,4 +567,7 @@ RU_SHELL = ShellTexts(
     owner_line="{id}  (в базе)",
     owner_line_settings="{id}  (OWNER_IDS)",
     owners_none="Владельцев нет. Добавьте: clientbase owner add ID (id покажет /id в боте)",
+    promo_created="Акция №{id} «{name}» создана. Общий код: {code}",
+    promo_line="№{id} {state} «{name}» {kind} {value} до {expires} {mode} код {code} выдано {codes} использовано {uses}",
+    promo_none="Акций пока нет",
 )

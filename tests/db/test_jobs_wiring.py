@@ -39,6 +39,7 @@ async def test_each_job_fires_at_its_local_hour(
                 "points_expiry",
                 "balance_digest",
                 "housekeeping",
+                "winback",
                 "catch_up",
             ]
         )

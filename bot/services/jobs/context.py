@@ -30,6 +30,13 @@ class JobConfig:
     housekeeping_hour: int = 4
     pending_purge_days: int = 30
     receipt_window: timedelta = timedelta(hours=24)
+    winback_hour: int = 13
+    winback_days: int = 60  # no purchase for this long: a win-back code
+    winback_every_days: int = 90  # at most one win-back code per customer in this many days
+    winback_kind: str = "percent"
+    winback_value: int = 10  # percent, kopecks (fixed) or points
+    winback_code_days: int = 30
+    winback_name: str = "Win-back"  # what customers see in /promos
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bot.services.jobs import (
     expiring_points,
     housekeeping,
     points_expiry,
+    winback,
 )
 from bot.services.jobs.context import JobConfig, JobCounts, LeaseLostError, RunContext
 from db.base import utcnow
@@ -44,6 +45,7 @@ class JobName(StrEnum):
     POINTS_EXPIRY = "points_expiry"
     BALANCE_DIGEST = "balance_digest"
     HOUSEKEEPING = "housekeeping"
+    WINBACK = "winback"
 
 
 Work = Callable[[RunContext, date], Awaitable[JobCounts]]
@@ -53,6 +55,7 @@ WORK: dict[JobName, Work] = {
     JobName.POINTS_EXPIRY: points_expiry.run,
     JobName.BALANCE_DIGEST: balance_digest.run,
     JobName.HOUSEKEEPING: housekeeping.run,
+    JobName.WINBACK: winback.run,
 }
 
 
@@ -100,6 +103,7 @@ def timing(config: JobConfig, job: JobName) -> Timing:
         JobName.POINTS_EXPIRY: config.points_expiry_hour,
         JobName.BALANCE_DIGEST: config.balance_digest_hour,
         JobName.HOUSEKEEPING: config.housekeeping_hour,
+        JobName.WINBACK: config.winback_hour,
     }
     month_day = config.balance_digest_day if job is JobName.BALANCE_DIGEST else None
     return Timing(hours[job], month_day)
