@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.domain.advertising import FrequencyCap
 from bot.pos.app import start_pos_api
 from bot.scheduler import JobScheduler
+from bot.services import campaigns, segments
 from bot.services.delivery import DeliveryConfig, DeliveryWorker
 from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
@@ -43,6 +44,8 @@ from bot.telegram.middlewares import (
 from db import migrate
 from db.engine import POOL_OVERFLOW, POOL_SIZE, create_engine, create_session_factory
 from handlers import build_router
+
+CAMPAIGN_TICK_SECONDS = 30  # how soon a scheduled campaign starts after its time
 
 log = logging.getLogger(__name__)
 # aiogram builds `Response[T]` per API call; pydantic caches those classes only weakly, so they
@@ -126,7 +129,12 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher.errors.register(on_error)
     dispatcher.include_router(build_router())
     config = delivery_config(settings)
-    channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout)
+    channel = TelegramChannel(
+        bot,
+        settings.program,
+        timeout=config.send_timeout,
+        photos=campaigns.photo_loader(sessions),
+    )
     worker = DeliveryWorker(sessions, channel, config)
     return App(settings, engine, sessions, bot, dispatcher, worker)
 
@@ -176,6 +184,12 @@ def start_scheduler(app: App) -> JobScheduler | None:
     if not app.settings.scheduler_enabled:
         return None
     scheduler = JobScheduler(app.sessions, config_from(app.settings))
+    settings, sessions = app.settings, app.sessions
+
+    async def campaigns_tick() -> None:
+        await campaigns.tick(sessions, segments.rules_from(settings))
+
+    scheduler.every(CAMPAIGN_TICK_SECONDS, "campaigns", campaigns_tick)
     scheduler.start()
     return scheduler
 
