@@ -67,6 +67,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command or "run"
     if command in ("export", "import", "audit") or (command == "stats" and args.report is None):
         return _base(args, settings)
+    if command in ("broadcast", "campaigns", "segments"):
+        from bot.cli import campaigns
+
+        run = {
+            "broadcast": campaigns.broadcast,
+            "campaigns": campaigns.campaigns_command,
+            "segments": campaigns.segments_command,
+        }[command]
+        return asyncio.run(run(settings, args))
     if command == "jobs":
         from bot.cli import jobs
 

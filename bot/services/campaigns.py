@@ -18,6 +18,7 @@ Whether it paid off compares purchases within RESULTS_DAYS after the start by th
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -179,7 +180,7 @@ async def create(
             raise CampaignError("start_at", "in the past")
     row = await repo.add(
         session,
-        name=(name or text.split("\n", 1)[0])[:100],
+        name=(name or re.sub(r"<[^>]+>", "", text).split("\n", 1)[0]).strip()[:100],
         text=text,
         photo_file_id=photo_file_id or None,
         photo_data=photo_data,
