@@ -479,6 +479,11 @@ class Campaign(Base):
     # Set at start: customers in the target, and how many of them were held out (not sent to).
     targeted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     held_out: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The start expands the target in slices of customer ids, each its own short transaction
+    # (SQLite has one writer: sales must not wait for a million rows): the highest customer id
+    # at the start, and how far the expansion has got. A crash mid-way is resumed from there.
+    expand_until: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    expanded_through: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CampaignMember(Base):

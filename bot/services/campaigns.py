@@ -218,6 +218,9 @@ def _payload(row: Campaign) -> dict[str, object]:
     }
 
 
+SLICE = 50_000  # customer ids per expansion transaction
+
+
 async def start(
     session: AsyncSession,
     campaign_id: int,
@@ -226,51 +229,79 @@ async def start(
     actor: str,
     channel: audit.Channel | str,
     now: datetime | None = None,
+    slice_size: int = SLICE,
 ) -> Started:
     """Expand the segment into the outbox now (a draft, or a scheduled one early). Commits.
 
-    Exactly once: the state moves draft/scheduled → running by a conditional UPDATE, and the
-    expansion is in the same transaction; a second caller gets WrongStateError.
+    Exactly once: the state moves draft/scheduled → running by a conditional UPDATE (a second
+    caller gets WrongStateError), fixing the highest customer id then. The target is then
+    expanded in slices of customer ids, each claimed by a conditional UPDATE and committed on
+    its own, so SQLite's single writer is never held for long; `tick` resumes an expansion a
+    crash interrupted.
     """
     now = now or utcnow()
-    row = await _row(session, campaign_id)
+    await _row(session, campaign_id)
+    until = await repo.highest_customer_id(session)
     if not await repo.change_state(
-        session, campaign_id, tuple(rules_.STARTABLE), CampaignState.RUNNING, started_at=now
+        session,
+        campaign_id,
+        tuple(rules_.STARTABLE),
+        CampaignState.RUNNING,
+        started_at=now,
+        expand_until=until,
+        expanded_through=0,
     ):
         await session.rollback()
         current = await _row(session, campaign_id)
         raise WrongStateError(campaign_id, current.state, "start")
-    segment = SegmentFilter.from_dict(row.segment)
-    targeted, held = await repo.expand(
-        session,
-        campaign_id,
-        segment_repo.recipients(segment, rules),
-        row.holdout_percent,
-        _payload(row),
-        now,
-    )
-    await repo.change_state(
-        session,
-        campaign_id,
-        (CampaignState.RUNNING,),
-        CampaignState.RUNNING,
-        targeted=targeted,
-        held_out=held,
-    )
-    await audit.record(
-        session,
-        actor,
-        channel,
-        "campaign_started",
-        campaign_id,
-        targeted=targeted,
-        held_out=held,
-        queued=targeted - held,
-    )
-    deliveries.ring_after_commit(session)
+    await audit.record(session, actor, channel, "campaign_started", campaign_id)
     await session.commit()
-    log.info("campaign %s started: %s queued, %s held out", campaign_id, targeted - held, held)
-    return Started(campaign_id, targeted, held)
+    await expand(session, campaign_id, rules, now=now, slice_size=slice_size)
+    row = await _row(session, campaign_id)
+    await session.refresh(row)
+    log.info(
+        "campaign %s started: %s queued, %s held out",
+        campaign_id,
+        row.targeted - row.held_out,
+        row.held_out,
+    )
+    return Started(campaign_id, row.targeted, row.held_out)
+
+
+async def expand(
+    session: AsyncSession,
+    campaign_id: int,
+    rules: SegmentRules,
+    *,
+    now: datetime | None = None,
+    slice_size: int = SLICE,
+) -> None:
+    """Expand a started campaign from where its expansion stands, a slice per transaction."""
+    now = now or utcnow()
+    row = await _row(session, campaign_id)
+    await session.refresh(row)
+    segment = SegmentFilter.from_dict(row.segment)
+    payload, holdout, until = _payload(row), row.holdout_percent, row.expand_until
+    after = row.expanded_through
+    await session.commit()
+    while after < until:
+        through = min(after + slice_size, until)
+        if not await repo.claim_slice(session, campaign_id, after, through):
+            await session.rollback()  # another process is expanding it, or it was cancelled
+            return
+        await repo.expand_slice(
+            session,
+            campaign_id,
+            segment_repo.recipients(segment, rules),
+            holdout,
+            payload,
+            now,
+            after,
+            through,
+        )
+        deliveries.ring_after_commit(session)
+        await session.commit()
+        after = through
 
 
 async def _move(
@@ -464,6 +495,10 @@ async def tick(
     now = now or utcnow()
     async with sessions() as session:
         due = await repo.due(session, now)
+        interrupted = await repo.unexpanded(session)
+    for campaign_id in interrupted:  # a process died mid-expansion: go on from its slice
+        async with sessions() as session:
+            await expand(session, campaign_id, rules, now=now)
     started = []
     for campaign_id in due:
         async with sessions() as session:

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import UtcDateTime
-from db.models import Campaign, CampaignMember, Consent, Delivery, Purchase
+from db.models import Campaign, CampaignMember, Consent, Customer, Delivery, Purchase
 from db.repositories.rows import rows_changed
 
 HELD_STATES = ("paused", "cancelled")
@@ -91,16 +91,51 @@ def _holdout_draw(session: AsyncSession, basis_points: int) -> ColumnElement[boo
     return func.abs(func.random()) % 10000 < basis_points  # SQLite: a random 64-bit integer
 
 
-async def expand(
+async def highest_customer_id(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.max(Customer.id))) or 0)
+
+
+async def claim_slice(session: AsyncSession, campaign_id: int, after: int, through: int) -> bool:
+    """Take the slice of ids (after, through] of a running or paused campaign's expansion.
+
+    The conditional UPDATE is the claim: of two processes expanding at once, one moves
+    `expanded_through` on and the other finds it moved (no rows); it also locks the campaign's
+    row on PostgreSQL until the slice commits.
+    """
+    result = await session.execute(
+        update(Campaign)
+        .where(
+            Campaign.id == campaign_id,
+            Campaign.expanded_through == after,
+            Campaign.state.in_(("running", "paused")),
+        )
+        .values(expanded_through=through)
+    )
+    return bool(rows_changed(result))
+
+
+async def unexpanded(session: AsyncSession) -> list[int]:
+    """Running or paused campaigns whose expansion stopped half-way (a crash)."""
+    query = select(Campaign.id).where(
+        Campaign.state.in_(("running", "paused")),
+        Campaign.expanded_through < Campaign.expand_until,
+    )
+    return list(await session.scalars(query))
+
+
+async def expand_slice(
     session: AsyncSession,
     campaign_id: int,
     recipients: Any,
     holdout_percent: int,
     payload: dict[str, Any],
     now: datetime,
+    after: int,
+    through: int,
 ) -> tuple[int, int]:
-    """Members (holdout drawn) and their outbox rows; (targeted, held out)."""
-    ids = recipients.subquery("target")
+    """Members (holdout drawn) with ids in (after, through] and their outbox rows, as two
+    INSERT … SELECTs; (targeted, held out) in the slice, added to the campaign's counts."""
+    ids = recipients.where(Customer.id > after, Customer.id <= through).subquery("target")
     await session.execute(
         insert(CampaignMember).from_select(
             ["campaign_id", "customer_id", "holdout"],
@@ -112,6 +147,7 @@ async def expand(
         )
     )
     m = CampaignMember
+    in_slice = and_(m.campaign_id == campaign_id, m.customer_id > after, m.customer_id <= through)
     at = literal(now, UtcDateTime())
     await session.execute(
         insert(Delivery).from_select(
@@ -142,15 +178,21 @@ async def expand(
                 at,
                 at,
                 literal("", String),
-            ).where(m.campaign_id == campaign_id, m.holdout.is_(False)),
+            ).where(in_slice, m.holdout.is_(False)),
         )
     )
     rows = await session.execute(
-        select(m.holdout, func.count()).where(m.campaign_id == campaign_id).group_by(m.holdout)
+        select(m.holdout, func.count()).where(in_slice).group_by(m.holdout)
     )
     counts = {bool(holdout): int(n) for holdout, n in rows.all()}
     held = counts.get(True, 0)
-    return held + counts.get(False, 0), held
+    targeted = held + counts.get(False, 0)
+    await session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(targeted=Campaign.targeted + targeted, held_out=Campaign.held_out + held)
+    )
+    return targeted, held
 
 
 async def skip_pending(session: AsyncSession, campaign_id: int, now: datetime) -> int:
@@ -167,7 +209,7 @@ async def finish_done(session: AsyncSession, now: datetime) -> list[int]:
     """Running campaigns with nothing left to send become `done`; their ids."""
     left = exists().where(
         Delivery.campaign_id == Campaign.id, Delivery.state.in_(("pending", "sending"))
-    )
+    ) | (Campaign.expanded_through < Campaign.expand_until)
     candidates = list(
         await session.scalars(select(Campaign.id).where(Campaign.state == "running", ~left))
     )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    exists,
     extract,
     false,
     func,
@@ -44,14 +45,14 @@ from db.repositories.rows import insert_unique, rows_changed
 _ACTIVE = "active"
 
 
-def last_purchase() -> Any:
-    """The customer's last purchase (NULL without one), correlated to the outer customers row."""
-    return (
-        select(func.max(Purchase.created_at))
-        .where(Purchase.customer_id == Customer.id)
-        .correlate(Customer)
-        .scalar_subquery()
-    )
+def bought(since: datetime | None = None, *, strictly: bool = True) -> ColumnElement[bool]:
+    """A purchase by the outer customers row (after `since`, when given): one index seek."""
+    condition = Purchase.customer_id == Customer.id
+    if since is not None:
+        condition = and_(
+            condition, Purchase.created_at > since if strictly else Purchase.created_at >= since
+        )
+    return exists().where(condition).correlate(Customer)
 
 
 def _like_json_item(column: Any, item: str) -> ColumnElement[bool]:
@@ -65,26 +66,34 @@ def _like_json_item(column: Any, item: str) -> ColumnElement[bool]:
 
 
 def _lifecycle(kind: Lifecycle, rules: SegmentRules) -> ColumnElement[bool]:
-    last = last_purchase()
+    """The last purchase is compared through EXISTS probes of the purchases index:
+    last > t ⇔ a purchase after t; last ≤ t ⇔ a purchase, and none after t."""
     if kind is Lifecycle.POTENTIAL:
         return Customer.purchase_count == 0
     if kind is Lifecycle.ONE_PURCHASE:
         return Customer.purchase_count == 1
     if kind is Lifecycle.ACTIVE:
-        return last > rules.active_since
+        return bought(rules.active_since)
     if kind is Lifecycle.QUIET:
-        return last <= rules.quiet_before
+        return and_(bought(), ~bought(rules.quiet_before))
     if kind is Lifecycle.VIP:
         return Customer.spend >= rules.vip_spend if rules.vip_spend is not None else false()
     return and_(Customer.ads_opt_in.is_(True), Customer.purchase_count == 0)
 
 
 def condition(segment: SegmentFilter, rules: SegmentRules) -> ColumnElement[bool]:
-    """The WHERE clause of the filter (members of the base: status active)."""
+    """The WHERE clause of the filter (members of the base: status active).
+
+    Plain column tests come first and the probes of purchases last, so that the probes run only
+    for the customers the columns let through.
+    """
     s = segment
     parts: list[ColumnElement[bool]] = [Customer.status == _ACTIVE]
+    probes: list[ColumnElement[bool]] = []
     if s.lifecycle is not None:
-        parts.append(_lifecycle(s.lifecycle, rules))
+        lifecycle = _lifecycle(s.lifecycle, rules)
+        uses_purchases = s.lifecycle in (Lifecycle.ACTIVE, Lifecycle.QUIET)
+        (probes if uses_purchases else parts).append(lifecycle)
     if s.gender is not None:
         parts.append(Customer.gender == s.gender)
     earliest, latest = s.birthday_bounds(rules.today)
@@ -113,27 +122,19 @@ def condition(segment: SegmentFilter, rules: SegmentRules) -> ColumnElement[bool
         parts.append(Customer.purchase_count >= s.purchases_min)
     if s.purchases_max is not None:
         parts.append(Customer.purchase_count <= s.purchases_max)
-    if s.last_purchase_before is not None:
-        parts.append(last_purchase() < s.last_purchase_before)
-    if s.last_purchase_after is not None:
-        parts.append(last_purchase() >= s.last_purchase_after)
     if s.rfm_min is not None:
-        parts.extend(_rfm(s.rfm_min, rules))
-    return and_(*parts)
-
-
-def _rfm(code: str, rules: SegmentRules) -> list[ColumnElement[bool]]:
-    """R ≥ r, F ≥ f, M ≥ m as plain comparisons (a score is a threshold crossed)."""
-    r, f, m = parse_rfm(code)
-    parts: list[ColumnElement[bool]] = []
-    if r > 1:
-        days = RECENCY_DAYS[5 - r]
-        parts.append(last_purchase() > rules.now - timedelta(days=days))
-    if f > 1:
-        parts.append(Customer.purchase_count >= FREQUENCY_PURCHASES[f - 2])
-    if m > 1:
-        parts.append(Customer.spend >= MONETARY_ROUBLES[m - 2] * 100)
-    return parts
+        r, f, m = parse_rfm(s.rfm_min)
+        if f > 1:
+            parts.append(Customer.purchase_count >= FREQUENCY_PURCHASES[f - 2])
+        if m > 1:
+            parts.append(Customer.spend >= MONETARY_ROUBLES[m - 2] * 100)
+        if r > 1:
+            probes.append(bought(rules.now - timedelta(days=RECENCY_DAYS[5 - r])))
+    if s.last_purchase_before is not None:
+        probes.append(and_(bought(), ~bought(s.last_purchase_before, strictly=False)))
+    if s.last_purchase_after is not None:
+        probes.append(bought(s.last_purchase_after, strictly=False))
+    return and_(*parts, *probes)
 
 
 def reachable() -> ColumnElement[bool]:

@@ -14,6 +14,7 @@ from bot.domain.campaigns import CampaignError, CampaignState
 from bot.domain.segments import SegmentFilter
 from bot.services import campaigns, segments
 from db.models import AuditEntry, CampaignMember, Consent, Customer, Delivery, Purchase
+from db.repositories import campaigns as repo
 from db.repositories import deliveries
 from tests.db.conftest import PROGRAM
 
@@ -194,3 +195,30 @@ async def test_done_and_results_against_the_holdout(sessions) -> None:
     assert got.holdout.revenue == holdout * 50_000
     assert got.incremental_revenue == recipients * 50_000
     assert got.promo_redemptions is None
+
+
+async def test_expansion_goes_in_slices_and_a_crash_mid_way_is_resumed_once(sessions) -> None:
+    await _customers(sessions, 95)
+    sliced = await _create(sessions, holdout_percent=10)
+    async with sessions() as session:
+        started = await campaigns.start(session, sliced.id, RULES, now=NOW, slice_size=10, **SHELL)
+    assert started.targeted == 95
+
+    # A process that died after taking the start and before expanding anything:
+    crashed = await _create(sessions, holdout_percent=10)
+    async with sessions() as session:
+        assert await repo.change_state(
+            session, crashed.id, ("draft",), "running", started_at=NOW, expand_until=95
+        )
+        await session.commit()
+    done = await campaigns.tick(sessions, RULES, now=NOW)
+    assert done.finished == []  # not done while its expansion is incomplete
+    async with sessions() as session:
+        info = await campaigns.get(session, crashed.id)
+        members = await session.scalar(
+            select(func.count()).where(CampaignMember.campaign_id == crashed.id)
+        )
+        queued = await session.scalar(
+            select(func.count()).where(Delivery.campaign_id == crashed.id)
+        )
+    assert info.targeted == members == 95 and queued == 95 - info.held_out

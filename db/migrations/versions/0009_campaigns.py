@@ -46,6 +46,8 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("targeted", sa.Integer(), server_default="0", nullable=False),
         sa.Column("held_out", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("expand_until", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("expanded_through", sa.Integer(), server_default="0", nullable=False),
         sa.CheckConstraint(
             "state IN ('draft', 'scheduled', 'running', 'paused', 'cancelled', 'done')",
             name=op.f("ck_campaigns_state"),
