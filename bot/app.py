@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.domain.advertising import FrequencyCap
 from bot.pos.app import start_pos_api
 from bot.scheduler import JobScheduler
+from bot.services import campaigns, promos, segments
 from bot.services import program as program_service
-from bot.services import promos
 from bot.services.delivery import DeliveryConfig, DeliveryWorker
 from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
@@ -47,6 +47,8 @@ from bot.telegram.middlewares import (
 from db import migrate
 from db.engine import POOL_OVERFLOW, POOL_SIZE, create_engine, create_session_factory
 from handlers import build_router
+
+CAMPAIGN_TICK_SECONDS = 30  # how soon a scheduled campaign starts after its time
 
 log = logging.getLogger(__name__)
 # aiogram builds `Response[T]` per API call; pydantic caches those classes only weakly, so they
@@ -137,7 +139,13 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher.include_router(build_router())
     dispatcher.startup.register(_install_menus)
     config = delivery_config(settings)
-    channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout, sessions=sessions)
+    channel = TelegramChannel(
+        bot,
+        settings.program,
+        timeout=config.send_timeout,
+        sessions=sessions,
+        photos=campaigns.photo_loader(sessions),
+    )
     worker = DeliveryWorker(sessions, channel, config)
     return App(settings, engine, sessions, bot, dispatcher, worker)
 
@@ -194,6 +202,12 @@ def start_scheduler(app: App) -> JobScheduler | None:
     if not app.settings.scheduler_enabled:
         return None
     scheduler = JobScheduler(app.sessions, config_from(app.settings))
+    settings, sessions = app.settings, app.sessions
+
+    async def campaigns_tick() -> None:
+        await campaigns.tick(sessions, segments.rules_from(settings))
+
+    scheduler.every(CAMPAIGN_TICK_SECONDS, "campaigns", campaigns_tick)
     scheduler.start()
     return scheduler
 

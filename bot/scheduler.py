@@ -9,6 +9,7 @@ skipped, a run whose process died (once its lease lapses). It runs once at start
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -49,6 +50,23 @@ class JobScheduler:
             coalesce=True,
             max_instances=1,
             next_run_time=None,
+        )
+
+    def every(self, seconds: float, job_id: str, work: Callable[[], Awaitable[None]]) -> None:
+        """A job every few seconds (e.g. scheduled campaigns); a failure is logged, not fatal."""
+
+        async def guarded() -> None:
+            try:
+                await work()
+            except Exception:
+                log.exception("scheduled job %s could not run", job_id)
+
+        self._scheduler.add_job(
+            guarded,
+            IntervalTrigger(seconds=seconds, timezone=self._config.zone),
+            id=job_id,
+            coalesce=True,
+            max_instances=1,
         )
 
     def start(self) -> None:

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     quiet_hours: str = "21:00-09:00"
     ads_per_customer: int = Field(default=2, ge=0, le=1000)
     ads_per_days: int = Field(default=7, ge=1, le=365)
+    # Campaigns: the share of a segment held out as a control group (never sent to), the days
+    # after a campaign's start in which purchases count towards its results.
+    broadcast_holdout_percent: int = Field(default=10, ge=0, le=90)
+    campaign_results_days: int = Field(default=14, ge=1, le=365)
 
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -575,9 +576,83 @@ class PromoRedemption(Base):
     released_at: Mapped[datetime | None]
 
 
+class Segment(Base):
+    """A named segment: its filter as JSON (`bot.domain.segments.SegmentFilter`), never members.
+
+    Members are computed from the data whenever the segment is counted or sent to.
+    """
+
+    __tablename__ = "segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Campaign(Base):
+    """A broadcast: what it says, to which segment (a snapshot of the filter), and its state.
+
+    The photo is either a Telegram file_id (sent from the messenger) or the file's bytes
+    (`clientbase broadcast --photo FILE`: the shell and the bot share only the database); the
+    channel uploads the bytes once per process and reuses Telegram's file_id after that.
+    """
+
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('draft', 'scheduled', 'running', 'paused', 'cancelled', 'done')",
+            name="state",
+        ),
+        CheckConstraint("holdout_percent >= 0 AND holdout_percent <= 90", name="holdout"),
+        Index("ix_campaigns_state_start_at", "state", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    text: Mapped[str] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+    photo_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    button_url: Mapped[str | None] = mapped_column(String(500))
+    segment_name: Mapped[str | None] = mapped_column(String(100))
+    segment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    holdout_percent: Mapped[int] = mapped_column(Integer, default=10)
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    start_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # Set at start: customers in the target, and how many of them were held out (not sent to).
+    targeted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    held_out: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The start expands the target in slices of customer ids, each its own short transaction
+    # (SQLite has one writer: sales must not wait for a million rows): the highest customer id
+    # at the start, and how far the expansion has got. A crash mid-way is resumed from there.
+    expand_until: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    expanded_through: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CampaignMember(Base):
+    """Who was in a campaign's target when it started; `holdout`: the control group, never sent."""
+
+    __tablename__ = "campaign_members"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    holdout: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 __all__ = [
     "AuditEntry",
     "Base",
+    "Campaign",
+    "CampaignMember",
     "Consent",
     "ConsentText",
     "Customer",
@@ -599,6 +674,7 @@ __all__ = [
     "PurchaseRefund",
     "ReceiptToken",
     "Redemption",
+    "Segment",
     "Source",
     "Staff",
     "StaffInvite",

@@ -83,6 +83,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.promos_command == "create":
             return asyncio.run(promos.create(settings, args))
         return asyncio.run(promos.list_promos(settings, args.enable, args.disable))
+    if command in ("broadcast", "campaigns", "segments"):
+        from bot.cli import campaigns
+
+        run = {
+            "broadcast": campaigns.broadcast,
+            "campaigns": campaigns.campaigns_command,
+            "segments": campaigns.segments_command,
+        }[command]
+        return asyncio.run(run(settings, args))
     if command == "jobs":
         from bot.cli import jobs
 

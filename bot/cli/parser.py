@@ -116,4 +116,56 @@ def build_parser() -> argparse.ArgumentParser:
     owner_commands.add_parser("list", help="owners from OWNER_IDS and the database")
     owner_remove = owner_commands.add_parser("remove", help="deactivate an owner of the database")
     owner_remove.add_argument("telegram_id", type=int, metavar="ID")
+    _campaign_commands(commands)
     return parser
+
+
+def _campaign_commands(commands: argparse._SubParsersAction) -> None:
+    """`broadcast`, `campaigns`, `segments` (bot/cli/campaigns.py)."""
+    send = commands.add_parser(
+        "broadcast", help="queue a broadcast to a saved segment (or all); the bot sends it"
+    )
+    send.add_argument("--segment", required=True, help="a saved segment's name, or all")
+    send.add_argument("--text", required=True, help="the message; Telegram HTML: <b>, <i>, <a>…")
+    send.add_argument("--photo", type=Path, help="a photo (JPEG/PNG, up to 10 MB)")
+    send.add_argument("--button-url", help="a link button under the message")
+    send.add_argument("--at", help='start later: "YYYY-MM-DD HH:MM" in the shop\'s TIMEZONE')
+    send.add_argument(
+        "--holdout",
+        type=int,
+        help="percent held out as a control group (BROADCAST_HOLDOUT_PERCENT)",
+    )
+    send.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    listing = commands.add_parser("campaigns", help="campaigns with progress and results")
+    change = listing.add_mutually_exclusive_group()
+    change.add_argument("--pause", type=int, metavar="ID")
+    change.add_argument("--resume", type=int, metavar="ID")
+    change.add_argument("--cancel", type=int, metavar="ID")
+    listing.add_argument("--limit", type=int, default=20, help="how many, newest first")
+
+    saved = commands.add_parser("segments", help="saved segments and their sizes; save one")
+    actions = saved.add_subparsers(dest="segments_command", metavar="save|delete")
+    save = actions.add_parser("save", help="save a segment under a name from filters")
+    save.add_argument("name")
+    save.add_argument(
+        "--lifecycle",
+        choices=["potential", "one_purchase", "active", "quiet", "vip", "mailing_only"],
+    )
+    save.add_argument("--gender", choices=["female", "male"])
+    save.add_argument("--age-min", type=int)
+    save.add_argument("--age-max", type=int)
+    save.add_argument("--birthday-month", type=int, metavar="1-12")
+    save.add_argument("--city", action="append", default=[], help="repeat for several")
+    save.add_argument("--interest", action="append", default=[], help="any of; repeat")
+    save.add_argument("--source", action="append", type=int, default=[], metavar="ID")
+    save.add_argument("--tier", help="a tier's name from TIERS")
+    save.add_argument("--spend-min", type=int, metavar="ROUBLES")
+    save.add_argument("--spend-max", type=int, metavar="ROUBLES")
+    save.add_argument("--purchases-min", type=int)
+    save.add_argument("--purchases-max", type=int)
+    save.add_argument("--last-purchase-before", metavar="YYYY-MM-DD")
+    save.add_argument("--last-purchase-after", metavar="YYYY-MM-DD")
+    save.add_argument("--rfm", metavar="RFM", help="least R, F, M scores 1-5, e.g. 344")
+    remove = actions.add_parser("delete", help="delete a saved segment")
+    remove.add_argument("name")

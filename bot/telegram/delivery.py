@@ -9,6 +9,8 @@ never the message or the recipient.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, html
@@ -20,7 +22,12 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    BufferedInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.money import format_rub
@@ -107,7 +114,7 @@ def render_text(texts: Texts, program: Program, kind: str, payload: dict[str, An
         return refusal_text(texts, Refusal(payload["reason"]))
     if kind in job_texts.RENDERERS:
         return job_texts.render(kind, payload, texts)
-    if kind == "broadcast":
+    if kind in ("broadcast", "campaign"):  # the owner's own text, its HTML formatting kept
         return str(payload["text"])
     raise UnknownKindError(f"unknown message kind {kind!r}")
 
@@ -116,7 +123,7 @@ def _markup(texts: Texts, message: Outgoing) -> InlineKeyboardMarkup | None:
     if message.kind == "redeem_ask":
         return redeem_buttons(texts, int(message.payload["redemption_id"]))
     rows: list[list[InlineKeyboardButton]] = []
-    if url := message.payload.get("button_url") if message.kind == "broadcast" else None:
+    if url := message.payload.get("button_url") if message.kind in _OWNERS_TEXT else None:
         rows.append([InlineKeyboardButton(text=texts.broadcast_button, url=str(url))])
     if message.advertising:
         rows.append(
@@ -129,8 +136,17 @@ def _markup(texts: Texts, message: Outgoing) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
+_OWNERS_TEXT = ("broadcast", "campaign")
+PhotoLoader = Callable[[int], Awaitable[bytes | None]]
+
+
 class TelegramChannel:
-    """`bot.services.delivery.Channel` over an aiogram `Bot` (the bot's own session)."""
+    """`bot.services.delivery.Channel` over an aiogram `Bot` (the bot's own session).
+
+    A campaign's photo is a Telegram file_id, or bytes stored with the campaign (from the
+    shell): those are loaded with `photos` and uploaded once per process; every later message
+    reuses the file_id Telegram gave the upload.
+    """
 
     def __init__(
         self,
@@ -139,11 +155,34 @@ class TelegramChannel:
         *,
         timeout: float = 15.0,
         sessions: async_sessionmaker[AsyncSession] | None = None,
+        photos: PhotoLoader | None = None,
     ) -> None:
         self._bot = bot
         self._program = program  # the seed; with `sessions`, the program as stored now
         self._sessions = sessions
         self._timeout = int(timeout)
+        self._photos = photos
+        self._uploaded: dict[int, str] = {}  # campaign id → Telegram's file_id
+        self._uploading: dict[int, asyncio.Lock] = {}
+
+    async def _photo(self, message: Outgoing) -> str | InputFile | None:
+        """The photo to send: a file_id, the stored bytes the first time, or none."""
+        if message.kind not in _OWNERS_TEXT:
+            return None
+        if photo := message.payload.get("photo"):
+            return str(photo)
+        campaign = message.payload.get("photo_campaign")
+        if campaign is None:
+            return None
+        campaign = int(campaign)
+        if campaign in self._uploaded:
+            return self._uploaded[campaign]
+        if self._photos is None:
+            raise RejectedError("no photo store for campaign photos")
+        data = await self._photos(campaign)
+        if data is None:
+            raise RejectedError("campaign photo missing")
+        return BufferedInputFile(data, filename=f"campaign-{campaign}.jpg")
 
     async def _current_program(self) -> Program:
         if self._sessions is None:
@@ -160,7 +199,26 @@ class TelegramChannel:
             raise RejectedError(f"cannot render: {type(error).__name__}") from None
         markup = _markup(texts, message)
         paid = True if message.paid_broadcast else None
-        photo = message.payload.get("photo") if message.kind == "broadcast" else None
+        campaign = message.payload.get("photo_campaign") if message.kind == "campaign" else None
+        lock = None
+        if campaign is not None and int(campaign) not in self._uploaded:
+            # The first message of a campaign uploads the photo; the others wait for its id.
+            lock = self._uploading.setdefault(int(campaign), asyncio.Lock())
+            await lock.acquire()
+        try:
+            return await self._send(message, text, markup, paid)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    async def _send(
+        self,
+        message: Outgoing,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        paid: bool | None,
+    ) -> int:
+        photo = await self._photo(message)
         try:
             if photo:
                 sent = await self._bot.send_photo(
@@ -189,6 +247,9 @@ class TelegramChannel:
             raise TemporaryFailureError(f"network: {type(error).__name__}") from None
         except TelegramAPIError as error:
             raise RejectedError(_reason(error)) from None
+        campaign = message.payload.get("photo_campaign")
+        if isinstance(photo, InputFile) and campaign is not None and sent.photo:
+            self._uploaded[int(campaign)] = sent.photo[-1].file_id
         return sent.message_id
 
 

@@ -447,3 +447,25 @@ class ShellTexts:
     promo_created: str
     promo_line: str
     promo_none: str
+    # Campaigns and segments from the shell (`clientbase broadcast|campaigns|segments`).
+    segment_unknown: str
+    segment_bad: str
+    segment_saved: str
+    segment_taken: str
+    segment_deleted: str
+    segments_none: str
+    segment_line: str
+    broadcast_count: str
+    broadcast_ask: str
+    broadcast_aborted: str
+    broadcast_queued: str
+    broadcast_scheduled: str
+    broadcast_refused: str
+    not_a_time: str
+    no_file: str
+    campaigns_none: str
+    campaign_line: str
+    campaign_results: str
+    campaign_changed: str
+    campaign_wrong_state: str
+    campaign_missing: str

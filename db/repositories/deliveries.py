@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, event, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, event, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from db.base import utcnow
-from db.models import Customer, Delivery
+from db.models import Campaign, Customer, Delivery
 from db.repositories.rows import table_of
 
 _ENQUEUE = insert(table_of(Delivery))  # Core, built once: a sale's notice is on its hot path
@@ -100,6 +100,11 @@ async def enqueue(
     session.sync_session.info[_ENQUEUED] = True
 
 
+def ring_after_commit(session: AsyncSession) -> None:
+    """Wake this process's workers when `session` commits (rows queued or released in bulk)."""
+    session.sync_session.info[_ENQUEUED] = True
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A row taken by a worker, with what its recipient looks like right now."""
@@ -116,10 +121,19 @@ class Claimed:
     unreachable: bool
 
 
+# A paused or cancelled campaign's rows stay where they are: no worker claims them.
+_HELD_CAMPAIGN = exists().where(
+    Campaign.id == Delivery.campaign_id, Campaign.state.in_(("paused", "cancelled"))
+)
+
+
 def _due(now: datetime) -> Any:
-    return or_(
-        and_(Delivery.state == "pending", Delivery.due_at <= now),
-        and_(Delivery.state == "sending", Delivery.lease_until < now),
+    return and_(
+        or_(
+            and_(Delivery.state == "pending", Delivery.due_at <= now),
+            and_(Delivery.state == "sending", Delivery.lease_until < now),
+        ),
+        or_(Delivery.campaign_id.is_(None), ~_HELD_CAMPAIGN),
     )
 
 

@@ -1,0 +1,521 @@
+"""Campaigns: a broadcast to a segment, its holdout, its progress and whether it paid off.
+
+Lifecycle: `create` (draft, or scheduled with a start time) → `start` (now, or by `tick` at its
+time) → running → done when nothing is left to send; a running campaign can be paused and
+resumed; any campaign not finished can be cancelled. Every change is a conditional UPDATE of
+the campaign's state, so two processes (or the shell beside the bot) never start it twice.
+
+Starting expands the segment in SQL: the target is written to `campaign_members`, a random
+share of it (HOLDOUT, default 10 %) as the control group that is never sent to, and one outbox
+row per other member (`advertising`, `campaign_id`, kind `campaign`) for the delivery engine,
+which checks consent, quiet hours and the frequency cap again at send time. The shell only
+queues: the bot process sends.
+
+Whether it paid off compares purchases within RESULTS_DAYS after the start by the recipients
+(every non-holdout member, sent to or not: intention to treat) with the holdout's.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.domain import campaigns as rules_
+from bot.domain.campaigns import CampaignError, CampaignState, GroupFigures
+from bot.domain.segments import SegmentFilter, SegmentRules
+from bot.services import audit
+from db.base import utcnow
+from db.models import Campaign
+from db.repositories import campaigns as repo
+from db.repositories import deliveries
+from db.repositories import segments as segment_repo
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOLDOUT = 10
+DEFAULT_RESULTS_DAYS = 14
+
+
+class CampaignNotFoundError(LookupError):
+    def __init__(self, campaign_id: int) -> None:
+        super().__init__(campaign_id)
+        self.campaign_id = campaign_id
+
+
+class WrongStateError(Exception):
+    """The change does not apply to the campaign's state now (`state`)."""
+
+    def __init__(self, campaign_id: int, state: str, action: str) -> None:
+        super().__init__(f"campaign {campaign_id} is {state}: cannot {action}")
+        self.campaign_id = campaign_id
+        self.state = state
+        self.action = action
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    id: int
+    name: str
+    text: str
+    has_photo: bool
+    button_url: str | None
+    segment_name: str | None  # None: built on the spot (or everyone, when the filter is empty)
+    segment: SegmentFilter
+    holdout_percent: int
+    state: CampaignState
+    created_by: str
+    created_at: datetime
+    start_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    targeted: int  # in the segment (reachable) at the start
+    held_out: int  # of them in the holdout
+
+
+@dataclass(frozen=True)
+class Progress:
+    campaign_id: int
+    state: CampaignState
+    sent: int
+    failed: int
+    blocked: int
+    skipped: int  # consent withdrawn meanwhile, frequency cap, cancelled
+    left: int
+    time_left: timedelta  # at the configured rate (quiet hours not counted)
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.failed + self.blocked + self.skipped + self.left
+
+
+@dataclass(frozen=True)
+class Results:
+    campaign_id: int
+    delivered: int
+    failed: int
+    blocked: int
+    unsubscribed: int  # withdrew the advertising consent after receiving it
+    days: int  # the window after the start in which purchases count
+    recipients: GroupFigures  # non-holdout members
+    holdout: GroupFigures
+    incremental_revenue: int | None  # kopecks; None without a holdout
+    promo_redemptions: int | None  # None until the promo codes' branch fills the hook
+
+
+@dataclass(frozen=True)
+class Started:
+    campaign_id: int
+    targeted: int
+    held_out: int
+
+    @property
+    def queued(self) -> int:
+        return self.targeted - self.held_out
+
+
+def _info(row: Campaign) -> CampaignInfo:
+    return CampaignInfo(
+        id=row.id,
+        name=row.name,
+        text=row.text,
+        has_photo=bool(row.photo_file_id or row.photo_data is not None),
+        button_url=row.button_url,
+        segment_name=row.segment_name,
+        segment=SegmentFilter.from_dict(row.segment),
+        holdout_percent=row.holdout_percent,
+        state=CampaignState(row.state),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        start_at=row.start_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        targeted=row.targeted,
+        held_out=row.held_out,
+    )
+
+
+async def _row(session: AsyncSession, campaign_id: int) -> Campaign:
+    row = await repo.get(session, campaign_id)
+    if row is None:
+        raise CampaignNotFoundError(campaign_id)
+    return row
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    text: str,
+    segment: SegmentFilter,
+    segment_name: str | None = None,
+    photo_file_id: str | None = None,
+    photo_data: bytes | None = None,
+    button_url: str | None = None,
+    start_at: datetime | None = None,
+    holdout_percent: int = DEFAULT_HOLDOUT,
+    name: str = "",
+    actor: str,
+    channel: audit.Channel | str,
+    now: datetime | None = None,
+) -> CampaignInfo:
+    """A draft (start it with `start`), or scheduled when `start_at` is given. Commits.
+
+    Raises CampaignError (field, message) for a text, photo, link, holdout or time that cannot
+    be sent; nothing is stored then.
+    """
+    now = now or utcnow()
+    with_photo = bool(photo_file_id) or photo_data is not None
+    text = rules_.check_text(text, with_photo=with_photo)
+    photo_data = rules_.check_photo(photo_data)
+    button_url = rules_.check_button_url(button_url)
+    holdout_percent = rules_.check_holdout(holdout_percent)
+    if start_at is not None:
+        if start_at.tzinfo is None:
+            raise CampaignError("start_at", "a time with its time zone")
+        if start_at < now - timedelta(minutes=1):
+            raise CampaignError("start_at", "in the past")
+    row = await repo.add(
+        session,
+        name=(name or re.sub(r"<[^>]+>", "", text).split("\n", 1)[0]).strip()[:100],
+        text=text,
+        photo_file_id=photo_file_id or None,
+        photo_data=photo_data,
+        button_url=button_url,
+        segment_name=segment_name,
+        segment=segment.to_dict(),
+        holdout_percent=holdout_percent,
+        state=CampaignState.SCHEDULED if start_at else CampaignState.DRAFT,
+        created_by=actor[:64],
+        created_at=now,
+        start_at=start_at,
+        targeted=0,
+        held_out=0,
+    )
+    await audit.record(
+        session,
+        actor,
+        channel,
+        "campaign_created",
+        row.id,
+        segment=segment_name,
+        holdout=holdout_percent,
+        start_at=start_at.isoformat() if start_at else None,
+    )
+    await session.commit()
+    return _info(row)
+
+
+def _payload(row: Campaign) -> dict[str, object]:
+    return {
+        "text": row.text,
+        "photo": row.photo_file_id,
+        "photo_campaign": row.id if row.photo_data is not None else None,
+        "button_url": row.button_url,
+    }
+
+
+SLICE = 50_000  # customer ids per expansion transaction
+
+
+async def start(
+    session: AsyncSession,
+    campaign_id: int,
+    rules: SegmentRules,
+    *,
+    actor: str,
+    channel: audit.Channel | str,
+    now: datetime | None = None,
+    slice_size: int = SLICE,
+) -> Started:
+    """Expand the segment into the outbox now (a draft, or a scheduled one early). Commits.
+
+    Exactly once: the state moves draft/scheduled → running by a conditional UPDATE (a second
+    caller gets WrongStateError), fixing the highest customer id then. The target is then
+    expanded in slices of customer ids, each claimed by a conditional UPDATE and committed on
+    its own, so SQLite's single writer is never held for long; `tick` resumes an expansion a
+    crash interrupted.
+    """
+    now = now or utcnow()
+    await _row(session, campaign_id)
+    until = await repo.highest_customer_id(session)
+    if not await repo.change_state(
+        session,
+        campaign_id,
+        tuple(rules_.STARTABLE),
+        CampaignState.RUNNING,
+        started_at=now,
+        expand_until=until,
+        expanded_through=0,
+    ):
+        await session.rollback()
+        current = await _row(session, campaign_id)
+        raise WrongStateError(campaign_id, current.state, "start")
+    await audit.record(session, actor, channel, "campaign_started", campaign_id)
+    await session.commit()
+    await expand(session, campaign_id, rules, now=now, slice_size=slice_size)
+    row = await _row(session, campaign_id)
+    await session.refresh(row)
+    log.info(
+        "campaign %s started: %s queued, %s held out",
+        campaign_id,
+        row.targeted - row.held_out,
+        row.held_out,
+    )
+    return Started(campaign_id, row.targeted, row.held_out)
+
+
+async def expand(
+    session: AsyncSession,
+    campaign_id: int,
+    rules: SegmentRules,
+    *,
+    now: datetime | None = None,
+    slice_size: int = SLICE,
+) -> None:
+    """Expand a started campaign from where its expansion stands, a slice per transaction."""
+    now = now or utcnow()
+    row = await _row(session, campaign_id)
+    await session.refresh(row)
+    segment = SegmentFilter.from_dict(row.segment)
+    payload, holdout, until = _payload(row), row.holdout_percent, row.expand_until
+    after = row.expanded_through
+    await session.commit()
+    while after < until:
+        through = min(after + slice_size, until)
+        if not await repo.claim_slice(session, campaign_id, after, through):
+            await session.rollback()  # another process is expanding it, or it was cancelled
+            return
+        await repo.expand_slice(
+            session,
+            campaign_id,
+            segment_repo.recipients(segment, rules),
+            holdout,
+            payload,
+            now,
+            after,
+            through,
+        )
+        deliveries.ring_after_commit(session)
+        await session.commit()
+        after = through
+
+
+async def _move(
+    session: AsyncSession,
+    campaign_id: int,
+    before: tuple[CampaignState, ...],
+    after: CampaignState,
+    action: str,
+    actor: str,
+    channel: audit.Channel | str,
+    now: datetime,
+) -> CampaignInfo:
+    extra = {"finished_at": now} if after is CampaignState.CANCELLED else {}
+    if not await repo.change_state(session, campaign_id, tuple(before), after, **extra):
+        await session.rollback()
+        current = await _row(session, campaign_id)
+        raise WrongStateError(campaign_id, current.state, action)
+    if after is CampaignState.CANCELLED:
+        await repo.skip_pending(session, campaign_id, now)
+    if after is CampaignState.RUNNING:
+        deliveries.ring_after_commit(session)
+    await audit.record(session, actor, channel, f"campaign_{action}", campaign_id)
+    await session.commit()
+    return _info(await _row(session, campaign_id))
+
+
+async def pause(
+    session: AsyncSession,
+    campaign_id: int,
+    *,
+    actor: str,
+    channel: audit.Channel | str,
+    now: datetime | None = None,
+) -> CampaignInfo:
+    """Stop sending: workers claim no more of its rows (those already claimed, at most one
+    batch, still go out). Commits; WrongStateError unless running."""
+    return await _move(
+        session,
+        campaign_id,
+        (CampaignState.RUNNING,),
+        CampaignState.PAUSED,
+        "paused",
+        actor,
+        channel,
+        now or utcnow(),
+    )
+
+
+async def resume(
+    session: AsyncSession,
+    campaign_id: int,
+    *,
+    actor: str,
+    channel: audit.Channel | str,
+    now: datetime | None = None,
+) -> CampaignInfo:
+    """Go on sending where it stopped. Commits; WrongStateError unless paused."""
+    return await _move(
+        session,
+        campaign_id,
+        (CampaignState.PAUSED,),
+        CampaignState.RUNNING,
+        "resumed",
+        actor,
+        channel,
+        now or utcnow(),
+    )
+
+
+async def cancel(
+    session: AsyncSession,
+    campaign_id: int,
+    *,
+    actor: str,
+    channel: audit.Channel | str,
+    now: datetime | None = None,
+) -> CampaignInfo:
+    """Never send the rest (queued rows become skipped). Commits; WrongStateError when it is
+    already done or cancelled."""
+    return await _move(
+        session,
+        campaign_id,
+        (
+            CampaignState.DRAFT,
+            CampaignState.SCHEDULED,
+            CampaignState.RUNNING,
+            CampaignState.PAUSED,
+        ),
+        CampaignState.CANCELLED,
+        "cancelled",
+        actor,
+        channel,
+        now or utcnow(),
+    )
+
+
+async def get(session: AsyncSession, campaign_id: int) -> CampaignInfo:
+    return _info(await _row(session, campaign_id))
+
+
+async def listing(session: AsyncSession, limit: int = 20) -> list[CampaignInfo]:
+    """The newest campaigns first."""
+    return [_info(row) for row in await repo.newest(session, limit)]
+
+
+async def progress(session: AsyncSession, campaign_id: int, rate: float) -> Progress:
+    """Sent, failed, blocked, skipped, left, and the time the rest takes at `rate` per second."""
+    row = await _row(session, campaign_id)
+    got = await repo.outcomes(session, campaign_id)
+    return Progress(
+        campaign_id,
+        CampaignState(row.state),
+        got.sent,
+        got.failed,
+        got.blocked,
+        got.skipped,
+        got.left,
+        rules_.time_left(got.left, rate),
+    )
+
+
+async def promo_redemptions(session: AsyncSession, campaign_id: int) -> int | None:
+    """HOOK for the promo codes' branch: codes of this campaign redeemed. None: not counted."""
+    return None
+
+
+async def results(
+    session: AsyncSession, campaign_id: int, days: int = DEFAULT_RESULTS_DAYS
+) -> Results:
+    """Delivery outcomes and purchases within `days` of the start, recipients vs holdout."""
+    row = await _row(session, campaign_id)
+    got = await repo.outcomes(session, campaign_id)
+    recipients = GroupFigures(0, 0, 0, 0)
+    holdout = GroupFigures(0, 0, 0, 0)
+    if row.started_at is not None:
+        start, end = rules_.results_window(row.started_at, days)
+        for group in await repo.groups(session, campaign_id, start, end):
+            figures = GroupFigures(group.heads, group.buyers, group.purchases, group.revenue)
+            if group.holdout:
+                holdout = figures
+            else:
+                recipients = figures
+    return Results(
+        campaign_id=campaign_id,
+        delivered=got.sent,
+        failed=got.failed,
+        blocked=got.blocked,
+        unsubscribed=await repo.unsubscribed_after(session, campaign_id),
+        days=days,
+        recipients=recipients,
+        holdout=holdout,
+        incremental_revenue=rules_.incremental_revenue(recipients, holdout),
+        promo_redemptions=await promo_redemptions(session, campaign_id),
+    )
+
+
+async def photo(session: AsyncSession, campaign_id: int) -> bytes | None:
+    """The photo's bytes stored with a campaign (the channel uploads them once per process)."""
+    return await repo.photo(session, campaign_id)
+
+
+def photo_loader(
+    sessions: async_sessionmaker[AsyncSession],
+) -> Callable[[int], Awaitable[bytes | None]]:
+    """For the Telegram channel: campaign id → its stored photo, in a session of its own."""
+
+    async def load(campaign_id: int) -> bytes | None:
+        async with sessions() as session:
+            return await photo(session, campaign_id)
+
+    return load
+
+
+@dataclass(frozen=True)
+class TickResult:
+    started: list[Started]
+    finished: list[int]
+
+
+async def tick(
+    sessions: async_sessionmaker[AsyncSession],
+    rules: SegmentRules,
+    *,
+    now: datetime | None = None,
+    actor: str = "scheduler",
+) -> TickResult:
+    """Start the scheduled campaigns whose time has come; mark finished ones done.
+
+    Safe in any number of processes at once: each start is a conditional UPDATE of the state.
+    """
+    now = now or utcnow()
+    async with sessions() as session:
+        due = await repo.due(session, now)
+        interrupted = await repo.unexpanded(session)
+    for campaign_id in interrupted:  # a process died mid-expansion: go on from its slice
+        async with sessions() as session:
+            await expand(session, campaign_id, rules, now=now)
+    started = []
+    for campaign_id in due:
+        async with sessions() as session:
+            try:
+                started.append(
+                    await start(session, campaign_id, rules, actor=actor, channel="shell", now=now)
+                )
+            except WrongStateError:  # another process started it first
+                continue
+    async with sessions() as session:
+        finished = await repo.finish_done(session, now)
+        for campaign_id in finished:
+            await audit.record(session, actor, "shell", "campaign_done", campaign_id)
+        await session.commit()
+    return TickResult(started, finished)
+
+
+async def holdout_sent(session: AsyncSession, campaign_id: int) -> int:
+    """Outbox rows addressed to holdout members of the campaign (0 by construction)."""
+    return await repo.holdout_sent(session, campaign_id)
