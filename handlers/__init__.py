@@ -14,6 +14,8 @@ from bot.telegram.filters import Shortcut
 from bot.telegram.questions import FormChatMiddleware
 from bot.texts import LANGUAGES
 from handlers import (
+    broadcast,
+    campaigns,
     cancel,
     cashier,
     exchange,
@@ -68,6 +70,8 @@ def build_router() -> Router:
         owner.build_router(),
         schedule.build_router(),
         stats.build_router(),
+        campaigns.build_router(),
+        broadcast.build_router(),
         exchange.build_router(),
         cashier.build_router(),
         receipt.build_router(),
