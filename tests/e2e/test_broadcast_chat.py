@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from bot.domain.campaigns import CampaignState
+from bot.domain.money import format_rub
 from bot.sandbox.fake_telegram import FakeUser, SentMessage
 from bot.services import campaigns, segments
 from bot.telegram.broadcast import BroadcastCb
 from bot.telegram.campaign_view import CampaignCb
 from db.base import utcnow
-from db.models import AuditEntry, Campaign, Customer, Delivery, Segment
+from db.models import AuditEntry, Campaign, CampaignMember, Customer, Delivery, Purchase, Segment
 from tests.e2e.conftest import OWNER_ID, RunningBot
 from tests.e2e.test_delivery import until
 
@@ -297,33 +298,51 @@ async def test_cancel_leaves_the_form_at_any_step(running: RunningBot) -> None:
     assert await campaign_rows(bot) == []
 
 
-@pytest.mark.parametrize("settings_overrides", [BASE])
+@pytest.mark.parametrize("settings_overrides", [BASE | {"broadcast_holdout_percent": 50}])
 async def test_campaigns_lists_and_shows_results(running: RunningBot) -> None:
     bot = running
     assert (await bot.say(OWNER, "/campaigns")).text.startswith("Рассылок пока не было")
-    chats = await add_customers(bot, {}, {})
+    await add_customers(bot, *([{}] * 20))
     menu = await bot.say(OWNER, "/broadcast")
-    confirm = await compose(bot, await bot.press(OWNER, menu, "👥 Все (2)"))
+    confirm = await compose(bot, await bot.press(OWNER, menu, "👥 Все (20)"))
+    assert "Контрольная группа: 50%" in confirm.text
     await bot.press(OWNER, confirm, "🚀 Отправить сейчас")
-    for chat in chats:
-        await bot.fake.next_message(chat, timeout=15)
 
     async def all_sent() -> bool:
         async with bot.sessions() as session:
             got = await campaigns.progress(session, 1, 25)
-        return got.sent == 2 and got.left == 0
+        return got.left == 0
 
     await until(all_sent)
     await campaigns.tick(bot.sessions, segments.rules_from(bot.settings))  # marks it done
+    [campaign] = await campaign_rows(bot)
+    queued, held = campaign.targeted - campaign.held_out, campaign.held_out
+    async with bot.sessions() as session:  # each recipient buys for 1 000 ₽, the holdout 500 ₽
+        members = (
+            await session.execute(select(CampaignMember.customer_id, CampaignMember.holdout))
+        ).all()
+        for customer_id, holdout in members:
+            await session.execute(
+                insert(Purchase).values(
+                    customer_id=customer_id,
+                    amount=50_000 if holdout else 100_000,
+                    channel="test",
+                    created_at=utcnow(),
+                )
+            )
+        await session.commit()
+
     listing = await bot.say(OWNER, "/campaigns")
     assert "последние 1" in listing.text
     [entry] = listing.button_texts()
     assert entry.startswith("№1 · завершена · Кофе дня")
     card = await bot.press(OWNER, listing, entry)
-    assert card.edited and "Отправлено 2 из 2" in card.text
-    assert "Доставлено: 2, не доставлено: 0, заблокировали бота: 0, отписались: 0" in card.text
-    assert "Получатели (2)" in card.text and "Контрольная группа (0)" in card.text
-    assert "Дополнительная выручка: <b>— (нет контрольной группы)</b>" in card.text
+    assert card.edited and f"Отправлено {queued} из {queued}" in card.text
+    assert f"Доставлено: {queued}, не доставлено: 0, заблокировали бота: 0" in card.text
+    assert f"Получатели ({queued}): купили {queued}, покупок {queued}" in card.text
+    assert f"Контрольная группа ({held}): купили {held}, покупок {held}" in card.text
+    lift = format_rub(queued * 50_000) if held else "— (нет контрольной группы)"
+    assert f"Дополнительная выручка: <b>{lift}</b>" in card.text
     assert card.button_texts() == ["🔄 Обновить", "⬅️ К списку"]  # done: nothing to pause
     back = await bot.press(OWNER, card, "⬅️ К списку")
     assert back.button_texts() == [entry]
