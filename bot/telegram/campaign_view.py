@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html as markup_
 import logging
 from datetime import datetime, timedelta, tzinfo
 
@@ -41,6 +42,11 @@ class CampaignCb(CallbackData, prefix="cmp"):
     action: str
     id: int
     view: str = "progress"
+
+
+def plain_name(info: campaigns.CampaignInfo) -> str:
+    """The campaign's name as plain text (it is cut from the HTML text, entities and all)."""
+    return markup_.unescape(info.name)
 
 
 def state_label(texts: Texts, state: CampaignState) -> str:
@@ -80,7 +86,7 @@ def _buttons(
 def progress_text(texts: Texts, info: campaigns.CampaignInfo, got: campaigns.Progress) -> str:
     return texts.campaign_progress.format(
         id=info.id,
-        name=html.quote(info.name),
+        name=html.quote(plain_name(info)),
         state=state_label(texts, got.state),
         sent=got.sent,
         failed=got.failed,
@@ -146,7 +152,7 @@ async def render(
         start = info.started_at or info.start_at
         text = texts.campaign_card.format(
             id=info.id,
-            name=html.quote(info.name),
+            name=html.quote(plain_name(info)),
             state=state_label(texts, got.state),
             segment=segment_label(texts, info.segment_name, info.segment),
             created=_local(info.created_at, zone),
@@ -168,7 +174,7 @@ def listing_markup(texts: Texts, listed: list[campaigns.CampaignInfo]) -> Inline
     rows = [
         [
             InlineKeyboardButton(
-                text=f"№{info.id} · {state_label(texts, info.state)} · {info.name}"[:60],
+                text=f"№{info.id} · {state_label(texts, info.state)} · {plain_name(info)}"[:60],
                 callback_data=CampaignCb(action="open", id=info.id, view="card").pack(),
             )
         ]
