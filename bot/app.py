@@ -32,6 +32,7 @@ from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
 from bot.startup import check_telegram, wait_for_database
 from bot.telegram import menus
+from bot.telegram.campaign_view import ProgressWatcher
 from bot.telegram.delivery import TelegramChannel
 from bot.telegram.errors import on_error
 from bot.telegram.fsm_storage import SqlAlchemyStorage
@@ -138,6 +139,16 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher.errors.register(on_error)
     dispatcher.include_router(build_router())
     dispatcher.startup.register(_install_menus)
+    # The owner's live broadcast progress: background edits, cancelled when the bot stops.
+    watcher = ProgressWatcher(
+        sessions,
+        rate=settings.delivery_speed,
+        every=settings.broadcast_progress_seconds,
+        results_days=settings.campaign_results_days,
+        zone=settings.zone,
+    )
+    dispatcher["campaign_watch"] = watcher
+    dispatcher.shutdown.register(watcher.close)
     config = delivery_config(settings)
     channel = TelegramChannel(
         bot,

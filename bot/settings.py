@@ -106,6 +106,8 @@ class Settings(BaseSettings):
     # after a campaign's start in which purchases count towards its results.
     broadcast_holdout_percent: int = Field(default=10, ge=0, le=90)
     campaign_results_days: int = Field(default=14, ge=1, le=365)
+    # How often the owner's live progress message of a running broadcast is edited (seconds).
+    broadcast_progress_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -15,6 +15,8 @@ from bot.telegram.questions import FormChatMiddleware
 from bot.texts import LANGUAGES
 from handlers import (
     audit,
+    broadcast,
+    campaigns,
     cancel,
     cashier,
     exchange,
@@ -79,6 +81,8 @@ def build_router() -> Router:
         audit.build_router(),
         profile.build_router(),
         stats.build_router(),
+        campaigns.build_router(),
+        broadcast.build_router(),
         exchange.build_router(),
         till.build_router(),
         cashier.build_router(),

@@ -394,6 +394,66 @@ class Texts:
     promo_list_line: str
     promo_list_empty: str
 
+    # The owner's broadcasts from the messenger (/broadcast, /campaigns).
+    broadcast_pick_segment: str
+    broadcast_everyone: str
+    broadcast_saved_segment: str
+    broadcast_build: str
+    broadcast_nobody: str
+    segment_builder: str
+    segment_everyone: str
+    segment_any: str
+    segment_field_lifecycle: str
+    segment_field_gender: str
+    segment_field_birthday: str
+    segment_field_tier: str
+    segment_field_city: str
+    segment_choose: str
+    segment_lifecycles: tuple[tuple[str, str], ...]
+    segment_months: tuple[str, ...]
+    segment_reset: str
+    segment_next: str
+    segment_save: str
+    segment_ask_name: str
+    segment_name_bad: str
+    segment_name_taken: str
+    segment_saved_as: str
+    segment_bad: str
+    broadcast_ask_text: str
+    broadcast_photo_no_text: str
+    broadcast_text_expected: str
+    broadcast_bad_text: str
+    broadcast_ask_button: str
+    broadcast_no_button: str
+    broadcast_bad_button: str
+    broadcast_preview_title: str
+    broadcast_preview_unsubscribe: str
+    broadcast_confirm: str
+    broadcast_send_now: str
+    broadcast_schedule: str
+    broadcast_ask_time: str
+    broadcast_bad_time: str
+    broadcast_past_time: str
+    broadcast_scheduled: str
+    broadcast_refused: str
+    campaign_progress: str
+    campaign_eta_unknown: str
+    campaign_states: tuple[tuple[str, str], ...]
+    campaign_refresh: str
+    campaign_pause: str
+    campaign_resume: str
+    campaign_stop: str
+    campaign_results_button: str
+    campaign_wrong_state: str
+    campaign_not_found: str
+    campaigns_title: str
+    campaigns_empty: str
+    campaigns_back: str
+    campaign_card: str
+    campaign_start_line: str
+    campaign_results_text: str
+    campaign_no_holdout: str
+
     def declined_text(self, bonus: str | None) -> str:
         extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""
         return self.consent_declined.format(bonus=extra)
