@@ -1,7 +1,7 @@
 """promo codes: promotions, their codes (shared or personal) and every use on a purchase
 
 Revision ID: 0010_promos
-Revises: 0008_rights
+Revises: 0009_campaigns
 Create Date: 2026-12-06 13:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_promos"
-down_revision: str | None = "0008_rights"
+down_revision: str | None = "0009_campaigns"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

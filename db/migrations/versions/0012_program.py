@@ -1,7 +1,7 @@
 """the program's settings and the jobs' texts live in the database
 
-Revision ID: 0013_program
-Revises: 0008_rights
+Revision ID: 0012_program
+Revises: 0011_till
 Create Date: 2026-12-06 13:45:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_program"
-down_revision: str | None = "0008_rights"
+revision: str = "0012_program"
+down_revision: str | None = "0011_till"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """the till in the messenger: redemptions the customer confirms; a lot drained by its allocation
 
-Revision ID: 0012_till
-Revises: 0008_rights
+Revision ID: 0011_till
+Revises: 0010_promos
 Create Date: 2026-12-06 13:50:00
 
 Two things:
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_till"
-down_revision: str | None = "0008_rights"
+revision: str = "0011_till"
+down_revision: str | None = "0010_promos"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
