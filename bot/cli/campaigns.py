@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.database import ShopDatabase
 from bot.domain.campaigns import CampaignError
 from bot.domain.money import format_rub
 from bot.domain.segments import SegmentError, SegmentFilter
@@ -21,23 +22,8 @@ from bot.services import campaigns, segments
 from bot.services.audit import Channel
 from bot.settings import Settings
 from bot.texts import ShellTexts, shell_texts_for
-from db import migrate
-from db.engine import create_engine, create_session_factory
 
 ACTOR = "shell"
-
-
-class _Database:
-    def __init__(self, settings: Settings) -> None:
-        self._engine = create_engine(settings.database_url)
-        self.sessions = create_session_factory(self._engine)
-
-    async def __aenter__(self) -> _Database:
-        await migrate.upgrade(self._engine)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._engine.dispose()
 
 
 def _money(kopecks: int | None) -> str:
@@ -69,7 +55,7 @@ async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
             return 2
     holdout = settings.broadcast_holdout_percent if args.holdout is None else args.holdout
     rules = segments.rules_from(settings)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         try:
             segment = await segments.resolve(session, args.segment)
         except segments.UnknownSegmentError as unknown:
@@ -169,7 +155,7 @@ async def campaigns_command(settings: Settings, args: argparse.Namespace) -> int
         "resume": campaigns.resume,
         "cancel": campaigns.cancel,
     }
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         for action, change in actions.items():
             campaign_id = getattr(args, action)
             if campaign_id is None:
@@ -228,7 +214,7 @@ def _filter_from(args: argparse.Namespace) -> SegmentFilter:
 async def segments_command(settings: Settings, args: argparse.Namespace) -> int:
     shell = shell_texts_for(settings.default_language)
     rules = segments.rules_from(settings)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         if args.segments_command == "save":
             args.zone = settings.zone
             try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from aiogram.exceptions import TelegramAPIError
 from aiohttp import ClientError
 
+from bot.cli.database import ShopDatabase
 from bot.domain.money import parse_amount
 from bot.render import posters, qr
 from bot.reports import funnel_table
@@ -22,7 +23,7 @@ from bot.settings import Settings, SettingsError
 from bot.startup import describe_database, wait_for_database
 from bot.texts import shell_texts_for, texts_for
 from db import migrate as schema
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine
 
 
 def _require_link_secret(settings: Settings) -> None:
@@ -64,26 +65,6 @@ async def _bot_username(settings: Settings) -> str:
     return me.username or ""
 
 
-class _Database:
-    """The shop's database, migrated, for one shell command; one line if it does not open."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._engine = create_engine(settings.database_url)
-        self.sessions = create_session_factory(self._engine)
-
-    async def __aenter__(self) -> _Database:
-        try:
-            await wait_for_database(self._engine, attempts=1)
-            await schema.upgrade(self._engine)
-        except BaseException:
-            await self._engine.dispose()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._engine.dispose()
-
-
 def _save(out: Path, items: list[PrintFile]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     for item in items:
@@ -105,7 +86,7 @@ async def make_qr(
     texts = texts_for(settings.default_language)
     shell = shell_texts_for(settings.default_language)
     written: list[Path] = []
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         for employee in employees or [""]:
             link = await sources.source_for(session, settings.link_key, store, campaign, employee)
             files = printables(
@@ -125,7 +106,7 @@ async def make_qr(
 
 async def list_sources(settings: Settings, enable: int | None, disable: int | None) -> int:
     shell = shell_texts_for(settings.default_language)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         for source_id, enabled in ((enable, True), (disable, False)):
             if source_id is not None and not await sources.set_enabled(session, source_id, enabled):
                 print(shell.no_source.format(id=source_id))
@@ -138,7 +119,7 @@ async def list_sources(settings: Settings, enable: int | None, disable: int | No
 
 async def print_funnel(settings: Settings) -> None:
     texts = texts_for(settings.default_language)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         report = await funnel_report(session, settings.link_key)
     print(funnel_table(report, texts) if report.rows else texts.sources_empty)
 
@@ -160,7 +141,7 @@ async def make_receipt_qr(
         return 2
     username = await _bot_username(settings)
     texts = texts_for(settings.default_language)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         program = await program_service.load(session, settings.program)
         issued = await receipts.issue(
             session,
@@ -183,7 +164,7 @@ async def make_receipt_qr(
 async def pos_token(settings: Settings, store: str, *, revoke: bool) -> None:
     """A new till token for the store (printed once), or every token of the store revoked."""
     shell = shell_texts_for(settings.default_language)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         if revoke:
             count = await pos_tokens.revoke_store_tokens(session, store)
             print(shell.tokens_revoked.format(count=count, store=store))
@@ -199,7 +180,7 @@ async def adjust_points(
     """A manual correction, e.g. a purchase the till missed; the ledger keeps reason and author."""
     texts = texts_for(settings.default_language)
     shell = shell_texts_for(settings.default_language)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         member = await members.find(session, customer)
         if member is None:
             print(shell.no_member.format(customer=customer))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.cli.commands import _Database
+from bot.cli.database import ShopDatabase
 from bot.services import team
 from bot.settings import Settings
 from bot.texts import shell_texts_for
@@ -18,7 +18,7 @@ SHELL = "shell"
 
 async def owners(settings: Settings, action: str, telegram_id: int | None) -> int:
     shell = shell_texts_for(settings.default_language)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         if action == "list":
             known = await team.owners(session, settings.owner_ids)
             for owner in known:

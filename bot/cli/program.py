@@ -5,29 +5,11 @@ from __future__ import annotations
 
 import getpass
 
+from bot.cli.database import ShopDatabase
 from bot.domain.program import INTEGER_KEYS, KEYS, ProgramValueError, format_value
 from bot.services import program as program_service
 from bot.services.audit import Channel
 from bot.settings import Settings
-from db import migrate
-from db.engine import create_engine, create_session_factory
-
-
-class _Database:
-    def __init__(self, settings: Settings) -> None:
-        self._engine = create_engine(settings.database_url)
-        self.sessions = create_session_factory(self._engine)
-
-    async def __aenter__(self) -> _Database:
-        try:
-            await migrate.upgrade(self._engine)
-        except BaseException:
-            await self._engine.dispose()
-            raise
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._engine.dispose()
 
 
 def _hint(key: str) -> str:
@@ -40,7 +22,7 @@ def _hint(key: str) -> str:
 
 
 async def print_program(settings: Settings) -> int:
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         program = await program_service.load(session, settings.program)
     width = max(len(key) for key in KEYS)
     for key in KEYS:
@@ -53,7 +35,7 @@ async def set_value(settings: Settings, key: str, value: str) -> int:
     if key not in KEYS:
         print(f"unknown key {key!r}; one of: {', '.join(KEYS)}")
         return 2
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         await program_service.ensure_seeded(session, settings.program)
         try:
             change = await program_service.change(

@@ -7,34 +7,20 @@ import asyncio
 import sys
 from pathlib import Path
 
+from bot.cli.database import ShopDatabase
 from bot.reports import plain, stats_text
 from bot.services import audit, exchange
 from bot.services import program as program_service
 from bot.services import stats as stats_service
 from bot.settings import Settings
 from bot.texts import texts_for
-from db import migrate
-from db.engine import create_engine, create_session_factory
 
 SHELL = "shell"
 
 
-class _Database:
-    def __init__(self, settings: Settings) -> None:
-        self._engine = create_engine(settings.database_url)
-        self.sessions = create_session_factory(self._engine)
-
-    async def __aenter__(self) -> _Database:
-        await migrate.upgrade(self._engine)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._engine.dispose()
-
-
 async def print_stats(settings: Settings) -> int:
     texts = texts_for(settings.default_language)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         report = await stats_service.report(
             session,
             settings.link_key,
@@ -48,7 +34,7 @@ async def print_stats(settings: Settings) -> int:
 
 async def export_base(settings: Settings, fmt: str, out: Path) -> int:
     texts = texts_for(settings.default_language)
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         result = await exchange.export(
             session,
             settings.link_key,
@@ -76,7 +62,7 @@ async def import_base(
     except OSError as error:
         print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
         return 2
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         try:
             plan = await exchange.plan_import(session, data)
         except exchange.SheetUnreadableError as error:
@@ -119,7 +105,7 @@ async def import_base(
 
 
 async def print_audit(settings: Settings, page: int) -> int:
-    async with _Database(settings) as db, db.sessions() as session:
+    async with ShopDatabase(settings) as db, db.sessions() as session:
         shown = await audit.page(session, page - 1)
     for entry in shown.records:
         details = " ".join(f"{key}={value}" for key, value in entry.details.items())
