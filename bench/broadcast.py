@@ -230,7 +230,7 @@ async def ceiling(sessions: async_sessionmaker, count: int) -> None:
 def _series(dialect: str, count: int) -> str:
     """The numbers 1..count as a table `n(i)`, on each engine."""
     if dialect == "postgresql":
-        return f"n AS (SELECT generate_series(1, {count}) AS i)"
+        return f"n AS (SELECT generate_series(1::bigint, {count}) AS i)"
     return f"n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count})"
 
 
@@ -240,7 +240,7 @@ async def _fill_base(sessions: async_sessionmaker, count: int) -> None:
         dialect = session.get_bind().dialect.name
         pg = dialect == "postgresql"
         birthday = (
-            "DATE '1950-01-01' + ((i * 7919) % 25000)"
+            "DATE '1950-01-01' + ((i * 7919) % 25000)::int"
             if pg
             else "date('1950-01-01', '+' || ((i * 7919) % 25000) || ' days')"
         )
