@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.domain.advertising import FrequencyCap
 from bot.pos.app import start_pos_api
 from bot.scheduler import JobScheduler
-from bot.services.delivery import DeliveryConfig, DeliveryWorker
+from bot.services.delivery import Channel, Channels, DeliveryConfig, DeliveryWorker
 from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
 from bot.startup import check_telegram, wait_for_database
@@ -40,6 +40,10 @@ from bot.telegram.middlewares import (
     LanguageMiddleware,
     UpdateLogMiddleware,
 )
+from bot.whatsapp.client import build_client as build_whatsapp
+from bot.whatsapp.delivery import WhatsAppChannel
+from bot.whatsapp.webhook import WhatsAppWebhook
+from bot.whatsapp.webhook import start_webhook as start_whatsapp_webhook
 from db import migrate
 from db.engine import POOL_OVERFLOW, POOL_SIZE, create_engine, create_session_factory
 from handlers import build_router
@@ -64,9 +68,12 @@ class App:
     bot: Bot
     dispatcher: Dispatcher
     delivery: DeliveryWorker  # started by whoever runs the bot: `app.delivery.start()`
+    whatsapp: WhatsAppWebhook | None = None  # served by `start_whatsapp(app)` when configured
 
     async def close(self) -> None:
         await self.delivery.stop()
+        if self.whatsapp is not None:
+            await self.whatsapp.drain()
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
@@ -126,9 +133,16 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher.errors.register(on_error)
     dispatcher.include_router(build_router())
     config = delivery_config(settings)
-    channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout)
+    channel: Channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout)
+    whatsapp = None
+    if settings.whatsapp_enabled:
+        client = build_whatsapp(settings)
+        whatsapp = WhatsAppWebhook(client, sessions, settings)
+        channel = Channels(
+            {"telegram": channel, "whatsapp": WhatsAppChannel(client, settings.program, settings)}
+        )
     worker = DeliveryWorker(sessions, channel, config)
-    return App(settings, engine, sessions, bot, dispatcher, worker)
+    return App(settings, engine, sessions, bot, dispatcher, worker, whatsapp)
 
 
 async def run_polling(app: App) -> None:
@@ -171,6 +185,13 @@ async def start_pos(app: App) -> web.AppRunner | None:
     return await start_pos_api(app.sessions, app.settings, username)
 
 
+async def start_whatsapp(app: App) -> web.AppRunner | None:
+    """The WhatsApp webhook in the same process, when WhatsApp is configured."""
+    if app.whatsapp is None:
+        return None
+    return await start_whatsapp_webhook(app.whatsapp, app.settings)
+
+
 def start_scheduler(app: App) -> JobScheduler | None:
     """Birthdays, reminders, expiry and housekeeping in this process, unless SCHEDULER_ENABLED=0."""
     if not app.settings.scheduler_enabled:
@@ -195,6 +216,7 @@ async def serve(settings: Settings) -> None:
     app = await create_app(settings)
     app.delivery.start()
     pos = await start_pos(app)
+    whatsapp = await start_whatsapp(app)
     scheduler = start_scheduler(app)
     try:
         await (run_webhook(app) if settings.webhook_url else run_polling(app))
@@ -203,4 +225,6 @@ async def serve(settings: Settings) -> None:
             scheduler.shutdown()
         if pos is not None:
             await pos.cleanup()
+        if whatsapp is not None:
+            await whatsapp.cleanup()
         await app.close()

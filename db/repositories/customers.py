@@ -38,6 +38,17 @@ async def update_pending(session: AsyncSession, telegram_id: int, **values: Any)
     return rows_changed(result) == 1
 
 
+async def update_pending_of(session: AsyncSession, customer_id: int, **values: Any) -> bool:
+    """`update_pending` by customer id (any messenger)."""
+    result = await session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id, Customer.status == "pending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result) == 1
+
+
 async def release_pending_phone(session: AsyncSession, customer_id: int, phone: str) -> None:
     """Take a phone back from someone who gave it mid-signup but has not joined with it."""
     await session.execute(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.models import Customer, Delivery
+from db.repositories import identities
 from db.repositories.rows import table_of
 
 _ENQUEUE = insert(table_of(Delivery))  # Core, built once: a sale's notice is on its hot path
@@ -114,6 +115,9 @@ class Claimed:
     language: str | None  # None: not a customer (staff chat): the default language
     ads_opt_in: bool
     unreachable: bool
+    # The customer's messenger (the one they last wrote on) and their last message there.
+    channel: str = "telegram"
+    last_message_at: datetime | None = None
 
 
 def _due(now: datetime) -> Any:
@@ -167,9 +171,14 @@ async def claim(
             ).where(Customer.id.in_(customer_ids))
         )
         people = {person.id: person for person in found}
+    accounts = await identities.preferred(session, customer_ids)
     claimed = []
     for row in sorted(rows, key=lambda row: row.id):
         person = people.get(row.customer_id) if row.customer_id is not None else None
+        channel, chat, last = "telegram", person.telegram_id if person else row.chat_id, None
+        account = accounts.get(row.customer_id) if row.customer_id is not None else None
+        if account is not None and account[1].isdigit():
+            channel, chat, last = account[0], int(account[1]), account[2]
         claimed.append(
             Claimed(
                 id=row.id,
@@ -178,10 +187,12 @@ async def claim(
                 advertising=row.advertising,
                 attempts=row.attempts,
                 customer_id=row.customer_id,
-                chat_id=person.telegram_id if person else row.chat_id,
+                chat_id=chat,
                 language=person.language if person else None,
                 ads_opt_in=bool(person and person.ads_opt_in),
                 unreachable=bool(person and person.unreachable_at is not None),
+                channel=channel,
+                last_message_at=last,
             )
         )
     return claimed
