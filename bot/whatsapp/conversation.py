@@ -246,10 +246,10 @@ async def _ask(chat: Chat, step: Step, prefix: str = "") -> None:
         await _ask_interests(chat, prefix)
 
 
-async def _ask_interests(chat: Chat, prefix: str = "") -> None:
+async def _ask_interests(chat: Chat, prefix: str = "", ticked: list[str] | None = None) -> None:
     t, names = chat.texts, chat.settings.interests
     customer = await acc.customer_of(chat.session, chat.account)
-    chosen = set(customer.interests or []) if customer is not None else set()
+    chosen = set(ticked if ticked is not None else (customer.interests or []) if customer else [])
     rows = [
         types.SectionRow(
             title=_title(("✓ " if name in chosen else "") + name, ROW_TITLE),
@@ -347,9 +347,10 @@ async def _interests(chat: Chat, msg: Incoming, customer_id: int) -> None:
     if not (msg.data or "").startswith("interest:") or not value.isdigit():
         await chat.say(chat.texts.use_buttons)
         return
+    ticked = None
     if int(value) < len(names):
-        await acc.toggle_interest(chat.session, customer_id, names[int(value)])
-    await _ask_interests(chat)
+        ticked = await acc.toggle_interest(chat.session, customer_id, names[int(value)])
+    await _ask_interests(chat, ticked=ticked)
 
 
 async def _consent(chat: Chat, msg: Incoming) -> None:
