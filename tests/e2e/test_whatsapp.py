@@ -6,12 +6,13 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.app import start_whatsapp
-from bot.services import ledger, sources
+from bot.services import ledger, receipts, sources
 from bot.services.signup import invite_payload
 from db.models import Consent, Customer, FunnelEvent, Identity
 from tests.e2e.conftest import RunningBot
@@ -249,3 +250,28 @@ async def test_a_person_on_both_messengers_is_one_customer_after_confirming(
         assert len(list(await session.scalars(select(Customer)))) == 1
         channels = sorted(await session.scalars(select(Identity.channel)))
         assert channels == ["telegram", "whatsapp"]
+
+
+async def test_a_receipt_qr_on_whatsapp_credits_the_purchase_once(
+    running: RunningBot, wa: FakeWhatsApp
+) -> None:
+    await _sign_up_on_whatsapp(running, wa, WA_ID, "Привет")
+    async with running.sessions() as session:
+        issued = await receipts.issue(
+            session,
+            running.settings.link_key,
+            store="A",
+            amount=1000_00,
+            receipt_id="R-1",
+            issued_by="test",
+            window=running.settings.receipt_window,
+        )
+    url = sources.whatsapp_link(SHOP_NUMBER, "Мой чек:", issued.payload)
+    assert issued.payload in unquote(url)
+    notice = await wa.write(WA_ID, f"Мой чек: {issued.payload}")
+    assert "Покупка" in notice.text and "50 баллов" in notice.text
+    again = await wa.write(WA_ID, f"Мой чек: {issued.payload}")
+    assert "уже" in again.text.lower()
+    async with running.sessions() as session:
+        customer = (await session.scalars(select(Customer))).one()
+        assert await ledger.points_of(session, customer.id) == 100 + 50
