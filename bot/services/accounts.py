@@ -128,9 +128,17 @@ async def open_chat(
     return Entry(EntryStatus.ACTIVE, customer.source_id, customer.name, view.points)
 
 
-async def seen(session: AsyncSession, account: Account, now: datetime | None = None) -> None:
-    """The customer wrote now (WhatsApp's 24-hour window); commits."""
+async def seen(
+    session: AsyncSession,
+    account: Account,
+    now: datetime | None = None,
+    *,
+    reachable_again: bool = False,
+) -> None:
+    """The customer wrote now (WhatsApp's 24-hour window; reachable again); commits."""
     await identities.touch(session, account.channel, account.id, now or utcnow())
+    if reachable_again and (customer := await customer_of(session, account)) is not None:
+        await customer_repo.mark_reachable(session, customer.id)
     await session.commit()
 
 

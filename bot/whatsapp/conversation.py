@@ -150,7 +150,7 @@ async def handle(
     chat = Chat(client, session, settings, account, texts_for(language), language, state, data)
     payload = _payload(msg.text) if msg.data is None else None
     if customer is not None and customer.status == EntryStatus.ACTIVE:
-        await acc.seen(session, account)
+        await acc.seen(session, account, reachable_again=customer.unreachable_at is not None)
         await _member(chat, msg, payload)
     elif state in QUESTIONS_STATES or state in (CONSENT, ADS):
         await _form(chat, msg)

@@ -171,7 +171,7 @@ async def claim(
             ).where(Customer.id.in_(customer_ids))
         )
         people = {person.id: person for person in found}
-    accounts = await identities.preferred(session, customer_ids)
+    accounts = await identities.preferred(session, customer_ids, now)
     claimed = []
     for row in sorted(rows, key=lambda row: row.id):
         person = people.get(row.customer_id) if row.customer_id is not None else None

@@ -7,7 +7,7 @@ join); every write of one here writes the other in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -90,13 +90,15 @@ async def of_customer(session: AsyncSession, customer_id: int) -> list[Identity]
 
 
 async def preferred(
-    session: AsyncSession, customer_ids: Iterable[int]
+    session: AsyncSession, customer_ids: Iterable[int], now: datetime | None = None
 ) -> dict[int, tuple[str, str, datetime | None]]:
-    """Where to write to each customer: the channel they last wrote on (channel, account, when).
+    """Where to write to each customer: (channel, account, their last message there).
 
-    A customer with no identity row (imported, never came) is absent; Telegram-only customers
-    whose window is unknown keep Telegram.
+    WhatsApp while its 24-hour window is open (a free message); else Telegram when they have it
+    (free at any time); else WhatsApp (a template). A customer with no identity row (imported,
+    never came) is absent.
     """
+    now = now or utcnow()
     ids = set(customer_ids)
     if not ids:
         return {}
@@ -112,14 +114,21 @@ async def preferred(
     best: dict[int, Any] = {}
     for row in rows:
         current = best.get(row.customer_id)
-        if current is None or _rank(row) > _rank(current):
+        if current is None or _rank(row, now) > _rank(current, now):
             best[row.customer_id] = row
     return {key: (row.channel, row.account_id, row.last_message_at) for key, row in best.items()}
 
 
-def _rank(row: Any) -> tuple[float, int]:
+WINDOW = timedelta(hours=24)
+
+
+def _rank(row: Any, now: datetime) -> tuple[int, float, int]:
     when = row.last_message_at
-    return (when.timestamp() if when is not None else 0.0, row.id)
+    if row.channel == WHATSAPP and when is not None and now - when < WINDOW:
+        tier = 2
+    else:
+        tier = 1 if row.channel == TELEGRAM else 0
+    return (tier, when.timestamp() if when is not None else 0.0, row.id)
 
 
 # --- links: one person on two messengers ---------------------------------------------------

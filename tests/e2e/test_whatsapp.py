@@ -12,18 +12,18 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import start_whatsapp
-from bot.services import ledger, receipts, sources
-from bot.services.signup import invite_payload
-from db.models import Consent, Customer, FunnelEvent, Identity
-from tests.e2e.conftest import RunningBot
-from tests.e2e.test_signup import sign_up
-from tests.fake_whatsapp import (
+from bot.sandbox.fake_whatsapp import (
     APP_SECRET,
     PHONE_ID,
     SHOP_NUMBER,
     VERIFY_TOKEN,
     FakeWhatsApp,
 )
+from bot.services import ledger, receipts, sources
+from bot.services.signup import invite_payload
+from db.models import Consent, Customer, FunnelEvent, Identity
+from tests.e2e.conftest import RunningBot
+from tests.e2e.test_signup import sign_up
 
 WA_ID = "79161112233"
 
@@ -251,6 +251,22 @@ async def test_a_person_on_both_messengers_is_one_customer_after_confirming(
         channels = sorted(await session.scalars(select(Identity.channel)))
         assert channels == ["telegram", "whatsapp"]
 
+    # Notices go where a free message is possible: WhatsApp while its window is open, else
+    # Telegram (never a paid template when the customer can be reached for free).
+    await _sale(bot, 100_00)
+    on_whatsapp = await wa.next_message(wa_id)
+    assert on_whatsapp.type == "text" and "Покупка" in on_whatsapp.text
+    async with bot.sessions() as session:
+        await session.execute(
+            update(Identity)
+            .where(Identity.channel == "whatsapp")
+            .values(last_message_at=datetime.now(UTC) - timedelta(hours=25))
+        )
+        await session.commit()
+    await _sale(bot, 100_00)
+    on_telegram = await bot.reply(user)
+    assert "Покупка" in on_telegram.text
+
 
 async def test_a_receipt_qr_on_whatsapp_credits_the_purchase_once(
     running: RunningBot, wa: FakeWhatsApp
@@ -275,3 +291,25 @@ async def test_a_receipt_qr_on_whatsapp_credits_the_purchase_once(
     async with running.sessions() as session:
         customer = (await session.scalars(select(Customer))).one()
         assert await ledger.points_of(session, customer.id) == 100 + 50
+
+
+async def test_the_whatsapp_sandbox_signs_up_from_the_demo_qr(tmp_path, monkeypatch) -> None:
+    from bot.sandbox.whatsapp import run_whatsapp_sandbox
+    from bot.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, sandbox_database_url=f"sqlite+aiosqlite:///{tmp_path / 'wa.db'}"
+    )
+    script = ["/qr", "1", "Анна", "1", "3", "1", "4", "2", "баланс", "/quit"]
+
+    async def lines():
+        for line in script:
+            yield line
+
+    out: list[str] = []
+    await asyncio.wait_for(run_whatsapp_sandbox(settings, lines=lines(), write=out.append), 90)
+    transcript = "\n".join(out)
+    assert "152-ФЗ" in transcript and "Как вас зовут?" in transcript
+    assert "100 баллов" in transcript
+    assert transcript.rstrip().endswith("WhatsApp sandbox stopped.")

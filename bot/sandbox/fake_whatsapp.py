@@ -1,8 +1,8 @@
 """A local fake of the WhatsApp Cloud API endpoints the bot uses, driven over HTTP.
 
-The bot's pywa client posts messages (`/v<ver>/<phone id>/messages`) and media
-(`/v<ver>/<phone id>/media`) here; the test plays the customer by posting webhook updates,
-signed with the app secret (or not), to the bot's webhook.
+Used by the tests and by `clientbase sandbox --whatsapp`. The bot's pywa client posts messages
+(`/v<ver>/<phone id>/messages`) and media (`/v<ver>/<phone id>/media`) here; the test plays
+the customer by posting webhook updates, signed with the app secret (or not), to the webhook.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ class WaMessage:
     @property
     def template(self) -> str | None:
         return self.body["template"]["name"] if self.type == "template" else None
+
+    @property
+    def image_id(self) -> str | None:
+        return str(self.body["image"]["id"]) if self.type == "image" else None
 
     def options(self) -> dict[str, str]:
         """Title -> id of the reply buttons or list rows."""
@@ -174,3 +178,15 @@ class FakeWhatsApp:
 
     async def next_message(self, wa_id: str, timeout: float = 10.0) -> WaMessage:
         return await asyncio.wait_for(self._queue(wa_id).get(), timeout)
+
+    async def pick_option(self, wa_id: str, message: WaMessage, title: str) -> None:
+        """Press a button or pick a list row, without waiting for the answer."""
+        options = message.options()
+        buttons = "buttons" in message.body["interactive"]["action"]
+        kind = "button_reply" if buttons else "list_reply"
+        reply = {"type": kind, kind: {"id": options[title], "title": title}}
+        await self.post(self.update(wa_id, {"type": "interactive", "interactive": reply}))
+
+    async def type_text(self, wa_id: str, text: str) -> None:
+        """Send a text, without waiting for the answer."""
+        await self.post(self.update(wa_id, {"type": "text", "text": {"body": text}}))
