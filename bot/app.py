@@ -133,15 +133,15 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher.errors.register(on_error)
     dispatcher.include_router(build_router())
     config = delivery_config(settings)
-    channel: Channel = TelegramChannel(bot, settings.program, timeout=config.send_timeout)
+    channels: dict[str, Channel] = {
+        "telegram": TelegramChannel(bot, settings.program, timeout=config.send_timeout)
+    }
     whatsapp = None
-    if settings.whatsapp_enabled:
+    if settings.whatsapp_enabled:  # else a WhatsApp customer's row fails: never sent elsewhere
         client = build_whatsapp(settings)
         whatsapp = WhatsAppWebhook(client, sessions, settings)
-        channel = Channels(
-            {"telegram": channel, "whatsapp": WhatsAppChannel(client, settings.program, settings)}
-        )
-    worker = DeliveryWorker(sessions, channel, config)
+        channels["whatsapp"] = WhatsAppChannel(client, settings.program, settings)
+    worker = DeliveryWorker(sessions, Channels(channels), config)
     return App(settings, engine, sessions, bot, dispatcher, worker, whatsapp)
 
 

@@ -179,6 +179,10 @@ async def claim(
         account = accounts.get(row.customer_id) if row.customer_id is not None else None
         if account is not None and account[1].isdigit():
             channel, chat, last = account[0], int(account[1]), account[2]
+            window_closed = last is None or now - last >= identities.WINDOW
+            tg = person.telegram_id if person is not None else None
+            if channel != "telegram" and tg is not None and window_closed:
+                channel, chat, last = "telegram", tg, None  # Telegram is free
         claimed.append(
             Claimed(
                 id=row.id,
