@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 from pywa_async import WhatsApp
 
@@ -9,6 +11,10 @@ from bot.settings import Settings
 
 
 def build_client(settings: Settings) -> WhatsApp:
+    # pywa logs request bodies and updates (numbers, names, texts) at DEBUG: personal data
+    # never reaches the logs, whatever LOG_LEVEL says.
+    logging.getLogger("pywa").setLevel(logging.WARNING)
+    logging.getLogger("pywa_async").setLevel(logging.WARNING)
     assert settings.whatsapp_token is not None and settings.whatsapp_app_secret is not None
     assert settings.whatsapp_verify_token is not None
     client = WhatsApp(
