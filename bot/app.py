@@ -27,7 +27,7 @@ from bot.pos.app import start_pos_api
 from bot.scheduler import JobScheduler
 from bot.services import campaigns, promos, segments
 from bot.services import program as program_service
-from bot.services.delivery import DeliveryConfig, DeliveryWorker
+from bot.services.delivery import Channel, Channels, DeliveryConfig, DeliveryWorker
 from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
 from bot.startup import check_telegram, wait_for_database
@@ -45,6 +45,10 @@ from bot.telegram.middlewares import (
     ProgramMiddleware,
     UpdateLogMiddleware,
 )
+from bot.whatsapp.client import build_client as build_whatsapp
+from bot.whatsapp.delivery import WhatsAppChannel
+from bot.whatsapp.webhook import WhatsAppWebhook
+from bot.whatsapp.webhook import start_webhook as start_whatsapp_webhook
 from db import migrate
 from db.engine import POOL_OVERFLOW, POOL_SIZE, create_engine, create_session_factory
 from handlers import build_router
@@ -71,9 +75,12 @@ class App:
     bot: Bot
     dispatcher: Dispatcher
     delivery: DeliveryWorker  # started by whoever runs the bot: `app.delivery.start()`
+    whatsapp: WhatsAppWebhook | None = None  # served by `start_whatsapp(app)` when configured
 
     async def close(self) -> None:
         await self.delivery.stop()
+        if self.whatsapp is not None:
+            await self.whatsapp.drain()
         await self.dispatcher.storage.close()
         await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
@@ -150,15 +157,22 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     dispatcher["campaign_watch"] = watcher
     dispatcher.shutdown.register(watcher.close)
     config = delivery_config(settings)
-    channel = TelegramChannel(
-        bot,
-        settings.program,
-        timeout=config.send_timeout,
-        sessions=sessions,
-        photos=campaigns.photo_loader(sessions),
-    )
-    worker = DeliveryWorker(sessions, channel, config)
-    return App(settings, engine, sessions, bot, dispatcher, worker)
+    channels: dict[str, Channel] = {
+        "telegram": TelegramChannel(
+            bot,
+            settings.program,
+            timeout=config.send_timeout,
+            sessions=sessions,
+            photos=campaigns.photo_loader(sessions),
+        )
+    }
+    whatsapp = None
+    if settings.whatsapp_enabled:  # else a WhatsApp customer's row fails: never sent elsewhere
+        client = build_whatsapp(settings)
+        whatsapp = WhatsAppWebhook(client, sessions, settings)
+        channels["whatsapp"] = WhatsAppChannel(client, settings.program, settings)
+    worker = DeliveryWorker(sessions, Channels(channels), config)
+    return App(settings, engine, sessions, bot, dispatcher, worker, whatsapp)
 
 
 async def _install_menus(bot: Bot, settings: Settings, dispatcher: Dispatcher) -> None:
@@ -208,6 +222,13 @@ async def start_pos(app: App) -> web.AppRunner | None:
     return await start_pos_api(app.sessions, app.settings, username)
 
 
+async def start_whatsapp(app: App) -> web.AppRunner | None:
+    """The WhatsApp webhook in the same process, when WhatsApp is configured."""
+    if app.whatsapp is None:
+        return None
+    return await start_whatsapp_webhook(app.whatsapp, app.settings)
+
+
 def start_scheduler(app: App) -> JobScheduler | None:
     """Birthdays, reminders, expiry and housekeeping in this process, unless SCHEDULER_ENABLED=0."""
     if not app.settings.scheduler_enabled:
@@ -238,6 +259,7 @@ async def serve(settings: Settings) -> None:
     app = await create_app(settings)
     app.delivery.start()
     pos = await start_pos(app)
+    whatsapp = await start_whatsapp(app)
     scheduler = start_scheduler(app)
     try:
         await (run_webhook(app) if settings.webhook_url else run_polling(app))
@@ -246,4 +268,6 @@ async def serve(settings: Settings) -> None:
             scheduler.shutdown()
         if pos is not None:
             await pos.cleanup()
+        if whatsapp is not None:
+            await whatsapp.cleanup()
         await app.close()

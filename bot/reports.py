@@ -119,7 +119,11 @@ def funnel_table(report: FunnelReport, texts: Texts) -> str:
         )
         for row in report.rows
     ]
-    return "\n\n".join([render_table(texts.funnel_columns, rows), *_summary(report, texts, 60)])
+    tables = [render_table(texts.funnel_columns, rows)]
+    if len(report.channels) > 1:  # the same stages per messenger
+        columns = ("", *texts.funnel_columns[2:6])
+        tables.append(render_table(columns, [tuple(map(str, c)) for c in report.channels]))
+    return "\n\n".join([*tables, *_summary(report, texts, 60)])
 
 
 def _share(value: float | None) -> str:

@@ -117,6 +117,21 @@ class Settings(BaseSettings):
     active_days: int = Field(default=90, ge=1, le=3650)
     quiet_days: int = Field(default=90, ge=1, le=3650)
 
+    # WhatsApp (Cloud API through pywa): off unless the five below are all set.
+    whatsapp_phone_id: str | None = None
+    whatsapp_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_number: str | None = None
+    whatsapp_api_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "23.0"
+    whatsapp_webhook_host: str = "127.0.0.1"
+    whatsapp_webhook_port: int = Field(default=8081, ge=1, le=65535)
+    whatsapp_webhook_path: str = "/whatsapp"
+    # Approved templates for messages outside the 24-hour window (one body parameter: the text).
+    whatsapp_utility_template: str = "clientbase_notice"
+    whatsapp_marketing_template: str = "clientbase_offer"
+
     # The scheduler (each hour is local time in TIMEZONE).
     scheduler_enabled: bool = True
     jobs_catch_up_days: int = Field(default=3, ge=0, le=31)
@@ -170,7 +185,7 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         return async_database_url(value)
 
-    @field_validator("telegram_api_url", "webhook_url")
+    @field_validator("telegram_api_url", "webhook_url", "whatsapp_api_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
@@ -225,6 +240,26 @@ class Settings(BaseSettings):
         if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ValueError("WEBHOOK_SECRET: only letters, digits, - and _ (Telegram's rule)")
         return self
+
+    @model_validator(mode="after")
+    def _whatsapp_whole(self) -> Settings:
+        """WhatsApp is on with all five settings, off with none; half of them is a mistake."""
+        names = ("phone_id", "token", "app_secret", "verify_token", "number")
+        given = [getattr(self, f"whatsapp_{name}") is not None for name in names]
+        if any(given) and not all(given):
+            missing = names[given.index(False)]
+            raise ValueError(
+                f"WHATSAPP_{missing.upper()}: set it too, or none of the WHATSAPP_* settings"
+            )
+        if self.whatsapp_number is not None and not re.fullmatch(
+            r"\+?[0-9]{8,15}", self.whatsapp_number.replace(" ", "")
+        ):
+            raise ValueError("WHATSAPP_NUMBER: the shop's number in international form, digits")
+        return self
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return self.whatsapp_token is not None
 
     @cached_property
     def program(self) -> Program:

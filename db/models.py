@@ -83,6 +83,54 @@ class Customer(Base):
     consent_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+class Identity(Base):
+    """A messenger account of a customer: (channel, account) -> customer, one customer per account.
+
+    The customer is the key everywhere else (ledger, purchases, deliveries); a person on two
+    messengers is one customer with two identities. `customers.telegram_id` stays beside it as
+    a denormalised copy of the Telegram identity: the Telegram update path reads it in one
+    indexed lookup, with no join (bench/README.md).
+    """
+
+    __tablename__ = "identities"
+    __table_args__ = (
+        CheckConstraint("channel IN ('telegram', 'whatsapp')", name="channel"),
+        UniqueConstraint("channel", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    # Telegram: the user id in decimal; WhatsApp: the wa_id (the phone's digits, no plus).
+    account_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The customer's last message on this channel: WhatsApp allows free-form text for 24 hours
+    # after it, an approved template outside that window.
+    last_message_at: Mapped[datetime | None]
+
+
+class IdentityLink(Base):
+    """A request to add an account to an existing customer, confirmed from their other channel.
+
+    Taken once: the confirmation is a conditional UPDATE of `used_at` on an unexpired code.
+    """
+
+    __tablename__ = "identity_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class Consent(Base):
     """One decision of a customer about one kind of consent: append-only, for 152-FZ and 38-FZ."""
 
@@ -279,6 +327,8 @@ class FunnelEvent(Base):
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The messenger the step happened on: the funnel per source and channel.
+    channel: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
 
 
 class OwnerAlert(Base):
@@ -659,6 +709,8 @@ __all__ = [
     "Delivery",
     "FsmRecord",
     "FunnelEvent",
+    "Identity",
+    "IdentityLink",
     "JobRun",
     "JobSetting",
     "JobText",

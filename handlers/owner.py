@@ -110,6 +110,7 @@ class _QrChat:
                 texts,
                 shop_name=settings.shop_name,
                 welcome_bonus=settings.welcome_bonus,
+                whatsapp_number=settings.whatsapp_number,
             )
             caption = texts.qr_caption.format(label=html.quote(link.label), url=files.url)
             if link.employee:  # what /my shows that employee

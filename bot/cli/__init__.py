@@ -104,6 +104,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.cli.commands import migrate
 
         asyncio.run(migrate(settings))
+    elif command == "sandbox" and getattr(args, "whatsapp", False):
+        from bot.sandbox.whatsapp import run_whatsapp_sandbox
+
+        asyncio.run(
+            run_whatsapp_sandbox(settings, database_url=getattr(args, "database_url", None))
+        )
     elif command == "sandbox" or settings.bot_token is None:
         from bot.sandbox.console import run_sandbox
 

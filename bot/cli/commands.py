@@ -18,7 +18,7 @@ from bot.services import ledger, members, pos_tokens, receipts, sources
 from bot.services import program as program_service
 from bot.services.funnel import funnel_report
 from bot.services.printables import PrintFile, printables
-from bot.services.sources import deep_link
+from bot.services.sources import deep_link, whatsapp_link
 from bot.settings import Settings, SettingsError
 from bot.startup import describe_database, wait_for_database
 from bot.texts import shell_texts_for, texts_for
@@ -96,9 +96,13 @@ async def make_qr(
                 shop_name=settings.shop_name,
                 welcome_bonus=settings.welcome_bonus,
                 fmt=fmt,
+                whatsapp_number=settings.whatsapp_number,
             )
-            written += _save(out, [files.qr, *files.posters])
+            extra = [files.whatsapp_qr] if files.whatsapp_qr is not None else []
+            written += _save(out, [files.qr, *extra, *files.posters])
             print(f"{link.id}\t{link.label}\t{files.url}")
+            if files.whatsapp_url:
+                print(f"{link.id}\t{link.label}\t{files.whatsapp_url}")
     for path in written:
         print(shell.wrote.format(path=path))
     return written
@@ -157,6 +161,8 @@ async def make_receipt_qr(
     png = qr.receipt_qr_png(link, paper_mm=80 if paper_mm == 80 else 58, caption=caption)
     path = _save(out, [PrintFile(f"receipt-{issued.token_id}_{paper_mm}mm.png", png)])[0]
     print(link)
+    if settings.whatsapp_number:
+        print(whatsapp_link(settings.whatsapp_number, texts.wa_qr_line, issued.payload))
     print(shell.wrote.format(path=path))
     return 0
 

@@ -22,6 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the sandbox's own database (default: SANDBOX_DATABASE_URL or "
         "./clientbase-sandbox.db); never the shop's DATABASE_URL",
     )
+    sandbox.add_argument(
+        "--whatsapp",
+        action="store_true",
+        help="chat as a WhatsApp customer (a local fake of the Cloud API) instead of Telegram",
+    )
     commands.add_parser("migrate", help="bring the database schema up to date and exit")
 
     qr = commands.add_parser("qr", help="write QR codes and A4/A6 posters for a store's source")

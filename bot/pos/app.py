@@ -24,8 +24,9 @@ from bot.pos.limits import Caller, Clock, Guard
 from bot.render import qr
 from bot.services import ledger, members, promos, receipts, till
 from bot.services import program as program_service
-from bot.services.sources import deep_link
+from bot.services.sources import deep_link, whatsapp_link
 from bot.settings import Settings
+from bot.texts import texts_for
 
 PREFIX = "/api/v1"
 CHANNEL = "pos"
@@ -273,6 +274,18 @@ class _Api:
             }
         )
 
+    def _whatsapp(self, payload: str) -> dict[str, str]:
+        """The same purchase as a wa.me link (and its QR), when the shop is on WhatsApp."""
+        number = self._settings.whatsapp_number
+        if not number:
+            return {}
+        line = texts_for(self._settings.default_language).wa_qr_line
+        link = whatsapp_link(number, line, payload)
+        return {
+            "whatsapp_link": link,
+            "whatsapp_png_base64": base64.b64encode(qr.qr_png(link)).decode(),
+        }
+
     async def receipt_qr(self, request: web.Request) -> web.Response:
         """A purchase QR for the receipt: the customer scans it and the points land."""
         async with self._unit(request) as (session, _caller, store):
@@ -296,6 +309,7 @@ class _Api:
                 "receipt_id": issued.receipt_id,
                 "amount": plain_rub(issued.amount),
                 "expires_at": issued.expires_at.isoformat(),
+                **self._whatsapp(issued.payload),
             },
             status=201,
         )

@@ -628,6 +628,9 @@ async def _demo_payload(app: App) -> str:
         return link.payload
 
 
+demo_payload = _demo_payload  # the WhatsApp sandbox's QR too (bot/sandbox/whatsapp.py)
+
+
 @contextlib.contextmanager
 def quiet_logging(interactive: bool) -> Iterator[None]:
     """WARNING and above only; in a terminal into a file, so the chat stays readable.

@@ -20,12 +20,21 @@ async def unsubscribe(
     the same transaction, so no advertising row claimed after this commit reaches them.
     """
     customer = await customer_repo.by_telegram_id(session, telegram_id)
-    if customer is None or not await customer_repo.stop_advertising(session, customer.id):
+    if customer is None:
+        return False
+    return await unsubscribe_customer(session, customer.id, language, ads_text)
+
+
+async def unsubscribe_customer(
+    session: AsyncSession, customer_id: int, language: str, ads_text: str
+) -> bool:
+    """`unsubscribe` by customer id, from any messenger."""
+    if not await customer_repo.stop_advertising(session, customer_id):
         await session.rollback()
         return False
     version = text_version(ConsentKind.ADVERTISING, language, ads_text)
     await consents.remember_text(session, version, ConsentKind.ADVERTISING, language, ads_text)
-    await consents.add(session, customer.id, ConsentKind.ADVERTISING, False, version)
+    await consents.add(session, customer_id, ConsentKind.ADVERTISING, False, version)
     await session.commit()
     return True
 

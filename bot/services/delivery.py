@@ -81,6 +81,10 @@ class Outgoing:
     payload: dict[str, Any]
     advertising: bool
     paid_broadcast: bool
+    # Which messenger the recipient is reached on, and their last message there (WhatsApp
+    # allows free-form text for 24 hours after it, an approved template otherwise).
+    channel: str = "telegram"
+    last_message_at: datetime | None = None
 
 
 class Channel(Protocol):
@@ -91,6 +95,19 @@ class Channel(Protocol):
     """
 
     async def send(self, message: Outgoing) -> int: ...
+
+
+class Channels:
+    """Several messengers behind one `Channel`: each message goes to its recipient's."""
+
+    def __init__(self, channels: dict[str, Channel]) -> None:
+        self._channels = channels
+
+    async def send(self, message: Outgoing) -> int:
+        channel = self._channels.get(message.channel)
+        if channel is None:
+            raise RejectedError(f"channel {message.channel} is not configured")
+        return await channel.send(message)
 
 
 # --- configuration -----------------------------------------------------------------------------
@@ -360,6 +377,8 @@ class DeliveryWorker:
             payload=row.payload,
             advertising=row.advertising,
             paid_broadcast=config.paid_broadcast,
+            channel=row.channel,
+            last_message_at=row.last_message_at,
         )
         try:
             message_id = await self._channel.send(message)

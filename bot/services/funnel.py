@@ -35,6 +35,8 @@ class FunnelReport:
     worst: SourceFunnel | None
     purchases: int = 0
     receipt_qr_purchases: int = 0  # claimed by customers scanning a purchase QR themselves
+    # Per messenger (telegram, whatsapp): opens, consents, declines, signups.
+    channels: tuple[tuple[str, int, int, int, int], ...] = ()
 
 
 async def funnel_report(session: AsyncSession, link_key: bytes) -> FunnelReport:
@@ -63,4 +65,22 @@ async def funnel_report(session: AsyncSession, link_key: bytes) -> FunnelReport:
     best = ranked[-1] if ranked else None
     worst = ranked[0] if len(ranked) > 1 else None
     channels = await source_repo.purchases_by_channel(session)
-    return FunnelReport(rows, best, worst, sum(channels.values()), channels.get("receipt_qr", 0))
+    by_channel = await source_repo.event_counts_by_channel(session)
+    messengers = tuple(
+        (
+            name,
+            by_channel.get((name, "opened"), 0),
+            by_channel.get((name, "consent_given"), 0),
+            by_channel.get((name, "consent_declined"), 0),
+            by_channel.get((name, "completed"), 0),
+        )
+        for name in sorted({channel for channel, _ in by_channel})
+    )
+    return FunnelReport(
+        rows,
+        best,
+        worst,
+        sum(channels.values()),
+        channels.get("receipt_qr", 0),
+        messengers,
+    )

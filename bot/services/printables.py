@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.render import posters, qr
-from bot.services.sources import SourceLink
+from bot.services.sources import SourceLink, whatsapp_link
 from bot.texts import Texts
 
 POSTER_SIZES: tuple[posters.PosterSize, ...] = ("a4", "a6")
@@ -23,6 +23,9 @@ class Printables:
     url: str
     qr: PrintFile
     posters: list[PrintFile]
+    # The same source as a wa.me link and its QR, when the shop is on WhatsApp too.
+    whatsapp_url: str = ""
+    whatsapp_qr: PrintFile | None = None
 
 
 def printables(
@@ -33,6 +36,7 @@ def printables(
     shop_name: str,
     welcome_bonus: int,
     fmt: posters.Format = "pdf",
+    whatsapp_number: str | None = None,
 ) -> Printables:
     url = link.url(bot_username)
     title = " — ".join(part for part in (shop_name, link.store) if part)
@@ -51,4 +55,9 @@ def printables(
         )
         for size in POSTER_SIZES
     ]
-    return Printables(link, url, PrintFile(f"{stem}_qr.png", qr.qr_png(url)), pages)
+    files = Printables(link, url, PrintFile(f"{stem}_qr.png", qr.qr_png(url)), pages)
+    if whatsapp_number:
+        wa_url = whatsapp_link(whatsapp_number, texts.wa_qr_line, link.payload)
+        wa_qr = PrintFile(f"{stem}_whatsapp_qr.png", qr.qr_png(wa_url))
+        files = replace(files, whatsapp_url=wa_url, whatsapp_qr=wa_qr)
+    return files

@@ -19,7 +19,8 @@ from bot.domain.program import Program
 from bot.services import audit, ledger
 from bot.services.signup import phone_alert_keys
 from db.engine import checkpoint_after_erasure
-from db.repositories import consents, events
+from db.models import Customer
+from db.repositories import consents, events, identities
 from db.repositories import customers as customer_repo
 from db.repositories import privacy as repo
 
@@ -168,6 +169,22 @@ async def forget(
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None:
         return False
+    return await forget_customer(
+        session, program, link_key, customer, language, consent_text, ads_text
+    )
+
+
+async def forget_customer(
+    session: AsyncSession,
+    program: Program,
+    link_key: bytes,
+    customer: Customer,
+    language: str,
+    consent_text: str,
+    ads_text: str,
+) -> bool:
+    """`forget` for a customer already found, on any messenger: every account of theirs goes."""
+    telegram_id = customer.telegram_id or 0
     customer_id, phone, source_id, ads_on = (
         customer.id,
         customer.phone,
@@ -178,6 +195,7 @@ async def forget(
     if not await repo.anonymise(session, customer_id):
         await session.rollback()
         return False
+    await identities.detach_all(session, customer_id)
     withdrawals = [(ConsentKind.PERSONAL_DATA, consent_text)]
     if ads_on:
         withdrawals.append((ConsentKind.ADVERTISING, ads_text))

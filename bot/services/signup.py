@@ -26,7 +26,7 @@ from bot.services import exchange, ledger
 from bot.services.sources import resolve_start
 from db.base import utcnow
 from db.models import Customer
-from db.repositories import consents, deliveries, events
+from db.repositories import consents, deliveries, events, identities
 from db.repositories import customers as customer_repo
 from db.repositories.rows import insert_unique
 
@@ -161,6 +161,7 @@ async def give_consent(
         assert existing is not None
         return existing.id
     await consents.add(session, customer.id, ConsentKind.PERSONAL_DATA, True, version)
+    await identities.attach(session, customer.id, identities.TELEGRAM, str(telegram_id))
     await events.add_funnel_event(session, "consent_given", source_id)
     await session.commit()
     return customer.id
@@ -179,6 +180,7 @@ _ANSWER_COLUMNS = {
     Step.CITY: "city",
     Step.INTERESTS: "interests",
 }
+ANSWER_COLUMNS = _ANSWER_COLUMNS  # for the channel-generic signup (bot/services/accounts.py)
 
 
 async def save_answer(session: AsyncSession, telegram_id: int, step: Step, value: object) -> None:
@@ -318,6 +320,19 @@ async def complete(
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None:
         raise NotSigningUpError(telegram_id)
+    return await finish(session, customer, ads_opt_in, ads_text, language, program)
+
+
+async def finish(
+    session: AsyncSession,
+    customer: Customer,
+    ads_opt_in: bool,
+    ads_text: str,
+    language: str,
+    program: Program,
+    channel: str = "telegram",
+) -> Welcome:
+    """`complete` for a customer already found, on any messenger."""
     if customer.name is None:
         raise MissingAnswerError(Step.NAME)
     if customer.phone is None:  # taken by someone who joined with it first
@@ -339,7 +354,7 @@ async def complete(
         customer.signed_up_at = utcnow()
         customer.card_code = await _free_card_code(session)
         await consents.add(session, customer.id, ConsentKind.ADVERTISING, ads_opt_in, version)
-        await events.add_funnel_event(session, "completed", customer.source_id)
+        await events.add_funnel_event(session, "completed", customer.source_id, channel)
     bonus = 0
     for points, key, complete_enough in (
         (program.welcome_bonus, "welcome", True),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +38,12 @@ class SourceLink:
 
 def deep_link(bot_username: str, payload: str) -> str:
     return f"https://t.me/{bot_username.lstrip('@')}?start={payload}"
+
+
+def whatsapp_link(number: str, line: str, payload: str) -> str:
+    """`https://wa.me/<number>?text=<line + code>`: the chat opens with the code typed in."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return f"https://wa.me/{digits}?text={quote(f'{line} {payload}'.strip())}"
 
 
 def _link(link_key: bytes, source: Source) -> SourceLink:
@@ -85,7 +92,9 @@ async def set_enabled(session: AsyncSession, source_id: int, enabled: bool) -> b
     return True
 
 
-async def resolve_start(session: AsyncSession, link_key: bytes, payload: str | None) -> int | None:
+async def resolve_start(
+    session: AsyncSession, link_key: bytes, payload: str | None, channel: str = "telegram"
+) -> int | None:
     """The source a `/start` payload names, recording the open; None means "unknown".
 
     A forged, truncated, disabled or unknown payload is the customer's problem only in that the
@@ -102,7 +111,7 @@ async def resolve_start(session: AsyncSession, link_key: bytes, payload: str | N
                 log.warning("start payload rejected: source %s unknown or disabled", ref.id)
             else:
                 source_id = source.id
-    await events.add_funnel_event(session, "opened", source_id)
+    await events.add_funnel_event(session, "opened", source_id, channel)
     return source_id
 
 

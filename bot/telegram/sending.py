@@ -26,6 +26,11 @@ def pre_chunks(text: str) -> list[str]:
 
 async def send_printables(bot: Bot, chat_id: int, files: Printables, caption: str) -> None:
     await bot.send_photo(chat_id, BufferedInputFile(files.qr.data, files.qr.name), caption=caption)
+    if files.whatsapp_qr is not None:
+        wa = files.whatsapp_qr
+        await bot.send_photo(
+            chat_id, BufferedInputFile(wa.data, wa.name), caption=f"WhatsApp: {files.whatsapp_url}"
+        )
     await bot.send_media_group(
         chat_id,
         [InputMediaDocument(media=BufferedInputFile(f.data, f.name)) for f in files.posters],

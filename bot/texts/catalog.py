@@ -453,6 +453,18 @@ class Texts:
     campaign_start_line: str
     campaign_results_text: str
     campaign_no_holdout: str
+    # WhatsApp: no slash commands, so keywords and a list menu; linking two messengers.
+    wa_menu_button: str
+    wa_menu_title: str
+    wa_keywords: tuple[tuple[str, str], ...]  # (word a customer may type, action)
+    wa_unknown: str
+    wa_qr_line: str
+    wa_stop_button: str
+    wa_forget_button: str
+    wa_link_offer: str
+    wa_linked: str
+    link_done: str
+    link_unusable: str
 
     def declined_text(self, bonus: str | None) -> str:
         extra = self.consent_declined_bonus.format(bonus=bonus) if bonus else ""

@@ -631,6 +631,32 @@ EN = Texts(
     campaign_start_line="\nStart: {at}",
     campaign_results_text="📊 <b>Results</b> (purchases within {days} days of the start)\nDelivered: {delivered}, failed: {failed}, blocked the bot: {blocked}, unsubscribed: {unsubscribed}\n\nRecipients ({heads}): {buyers} bought, {purchases} purchases, revenue {revenue} ({per_head} a head)\nControl group ({h_heads}): {h_buyers} bought, {h_purchases} purchases, revenue {h_revenue} ({h_per_head} a head)\n\nIncremental revenue: <b>{lift}</b>\nPromo codes redeemed: {promos}",
     campaign_no_holdout="— (no control group)",
+    wa_menu_button="Menu",
+    wa_menu_title="What shall I show? Pick an item or type a word: balance, card, history, invite, profile, stop, forget.",
+    wa_keywords=(
+        ("menu", "menu"),
+        ("balance", "balance"),
+        ("card", "card"),
+        ("history", "history"),
+        ("invite", "invite"),
+        ("profile", "profile"),
+        ("stop", "stop"),
+        ("unsubscribe", "stop"),
+        ("forget", "forget"),
+        ("help", "help"),
+    ),
+    wa_unknown="Sorry, I did not get that. Type “menu” or pick an item below.",
+    wa_qr_line="I want to join the loyalty program, my code:",
+    wa_stop_button="Stop promotions",
+    wa_forget_button="Delete my data",
+    wa_link_offer=(
+        "This number is already in the program through Telegram. To use your card here too, "
+        "send our Telegram bot: <code>/link {code}</code> (the code is good for a day). "
+        "Nothing is merged without that confirmation from Telegram."
+    ),
+    wa_linked="Done: WhatsApp is linked to your card, {name}. Balance: <b>{balance}</b>.",
+    link_done="Done: WhatsApp is linked to your card. Points and history are shared.",
+    link_unusable="That code does not work: it is wrong, expired or used. Ask for a new one in WhatsApp.",
 )
 
 EN_SHELL = ShellTexts(

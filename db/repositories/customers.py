@@ -49,6 +49,17 @@ async def update_member(session: AsyncSession, telegram_id: int, **values: Any) 
     return rows_changed(result) == 1
 
 
+async def update_pending_of(session: AsyncSession, customer_id: int, **values: Any) -> bool:
+    """`update_pending` by customer id (any messenger)."""
+    result = await session.execute(
+        update(Customer)
+        .where(Customer.id == customer_id, Customer.status == "pending")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result) == 1
+
+
 async def member_answers(session: AsyncSession, telegram_id: int) -> Any:
     """The member's id and answers as stored now (a row, not an identity-mapped object)."""
     query = select(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from db.base import utcnow
 from db.models import Campaign, Customer, Delivery
+from db.repositories import identities
 from db.repositories.rows import table_of
 
 _ENQUEUE = insert(table_of(Delivery))  # Core, built once: a sale's notice is on its hot path
@@ -119,6 +120,9 @@ class Claimed:
     language: str | None  # None: not a customer (staff chat): the default language
     ads_opt_in: bool
     unreachable: bool
+    # The customer's messenger (the one they last wrote on) and their last message there.
+    channel: str = "telegram"
+    last_message_at: datetime | None = None
 
 
 # A paused or cancelled campaign's rows stay where they are: no worker claims them.
@@ -181,9 +185,18 @@ async def claim(
             ).where(Customer.id.in_(customer_ids))
         )
         people = {person.id: person for person in found}
+    accounts = await identities.preferred(session, customer_ids, now)
     claimed = []
     for row in sorted(rows, key=lambda row: row.id):
         person = people.get(row.customer_id) if row.customer_id is not None else None
+        channel, chat, last = "telegram", person.telegram_id if person else row.chat_id, None
+        account = accounts.get(row.customer_id) if row.customer_id is not None else None
+        if account is not None and account[1].isdigit():
+            channel, chat, last = account[0], int(account[1]), account[2]
+            window_closed = last is None or now - last >= identities.WINDOW
+            tg = person.telegram_id if person is not None else None
+            if channel != "telegram" and tg is not None and window_closed:
+                channel, chat, last = "telegram", tg, None  # Telegram is free
         claimed.append(
             Claimed(
                 id=row.id,
@@ -192,10 +205,12 @@ async def claim(
                 advertising=row.advertising,
                 attempts=row.attempts,
                 customer_id=row.customer_id,
-                chat_id=person.telegram_id if person else row.chat_id,
+                chat_id=chat,
                 language=person.language if person else None,
                 ads_opt_in=bool(person and person.ads_opt_in),
                 unreachable=bool(person and person.unreachable_at is not None),
+                channel=channel,
+                last_message_at=last,
             )
         )
     return claimed

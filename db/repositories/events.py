@@ -11,8 +11,10 @@ from db.models import FunnelEvent, OwnerAlert
 from db.repositories.rows import insert_unique
 
 
-async def add_funnel_event(session: AsyncSession, kind: str, source_id: int | None) -> None:
-    session.add(FunnelEvent(kind=kind, source_id=source_id))
+async def add_funnel_event(
+    session: AsyncSession, kind: str, source_id: int | None, channel: str = "telegram"
+) -> None:
+    session.add(FunnelEvent(kind=kind, source_id=source_id, channel=channel))
     await session.flush()
 
 

@@ -47,6 +47,16 @@ async def event_counts(session: AsyncSession) -> dict[tuple[int | None, str], in
     return {(source_id, kind): count for source_id, kind, count in rows}
 
 
+async def event_counts_by_channel(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """(channel, step) -> how many: the funnel per messenger."""
+    rows = await session.execute(
+        select(FunnelEvent.channel, FunnelEvent.kind, func.count()).group_by(
+            FunnelEvent.channel, FunnelEvent.kind
+        )
+    )
+    return {(channel, kind): count for channel, kind, count in rows}
+
+
 async def active_customers_by_source(session: AsyncSession) -> dict[int | None, int]:
     rows = await session.execute(
         select(Customer.source_id, func.count())
