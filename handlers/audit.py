@@ -11,9 +11,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
-from bot.services.staff import Role
+from bot.services.permissions import Action
 from bot.settings import Settings
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import Permitted
 from bot.texts import Texts
 
 PAGE_SIZE = 10
@@ -94,8 +94,8 @@ async def refuse_button(query: CallbackQuery, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="audit")
-    router.message.register(cmd_audit, Command("audit"), StaffOnly(Role.OWNER))
+    router.message.register(cmd_audit, Command("audit"), Permitted(Action.AUDIT))
     router.message.register(refuse, Command("audit"))
-    router.callback_query.register(on_audit_page, AuditCb.filter(), StaffOnly(Role.OWNER))
+    router.callback_query.register(on_audit_page, AuditCb.filter(), Permitted(Action.AUDIT))
     router.callback_query.register(refuse_button, AuditCb.filter())
     return router

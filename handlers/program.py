@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.program import KEYS, Program, ProgramValueError
 from bot.services import program as program_service
 from bot.services.audit import Channel
-from bot.services.staff import Role, StaffMember
+from bot.services.permissions import Action
+from bot.services.staff import StaffMember
 from bot.settings import Settings
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import Permitted
 from bot.telegram.program_edit import (
     ProgramConfirmCb,
     ProgramEdit,
@@ -127,7 +128,7 @@ async def refuse_button(query: CallbackQuery, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="program")
-    owner = StaffOnly(Role.OWNER)
+    owner = Permitted(Action.PROGRAM_SETTINGS)
     router.message.register(cmd_program, Command("program"), owner)
     router.message.register(refuse, Command("program"))
     router.callback_query.register(on_key, ProgramKeyCb.filter(), owner)

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.promos import Kind, parse_value
 from bot.services import audit, promos
-from bot.services.staff import Role, StaffMember
+from bot.services.permissions import Action
+from bot.services.staff import StaffMember
 from bot.settings import Settings
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import Permitted
 from bot.telegram.promo_texts import effect
 from bot.texts import Texts
 
@@ -92,6 +93,6 @@ async def refuse(message: Message, texts: Texts) -> None:
 
 def build_router() -> Router:
     router = Router(name="promos")
-    router.message.register(cmd_promo, Command("promo"), StaffOnly(Role.OWNER))
+    router.message.register(cmd_promo, Command("promo"), Permitted(Action.PROMOS))
     router.message.register(refuse, Command("promo"))
     return router

@@ -17,9 +17,10 @@ from bot.domain.identifiers import clean_id
 from bot.domain.money import format_rub, parse_amount
 from bot.services import ledger, members, till
 from bot.services import program as program_service
+from bot.services.permissions import Action
 from bot.services.staff import StaffMember
 from bot.settings import Settings
-from bot.telegram.filters import NotCommand, StaffOnly
+from bot.telegram.filters import NotCommand, Permitted, StaffOnly
 from bot.telegram.keyboards import cancel_button, cancel_only
 from bot.telegram.sale import begin_sale, sale_receipt_id
 from bot.telegram.till import (
@@ -513,9 +514,9 @@ async def refuse(message: Message, texts: Texts) -> None:
 def build_router() -> Router:
     router = Router(name="till")
     router.callback_query.register(on_redeem_answer, RedeemCb.filter())
-    router.message.register(cmd_return, Command("return"), StaffOnly())
-    router.message.register(cmd_find, Command("find"), StaffOnly())
-    router.message.register(cmd_my, Command("my"), StaffOnly())
+    router.message.register(cmd_return, Command("return"), Permitted(Action.RETURN))
+    router.message.register(cmd_find, Command("find"), Permitted(Action.FIND_CUSTOMER))
+    router.message.register(cmd_my, Command("my"), Permitted(Action.OWN_FIGURES))
     router.message.register(refuse, Command("return", "find", "my"))
     steps = (NotCommand(), StaffOnly())
     router.message.register(on_code, StateFilter(WaitForm.customer), *steps)

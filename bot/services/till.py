@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.phone import mask_phone
 from bot.domain.program import Program
-from bot.services import audit, ledger, members
+from bot.services import audit, ledger, members, permissions
+from bot.services.permissions import Action, Grant
 from bot.services.staff import Role, StaffMember
 from db.base import utcnow
 from db.models import Customer
@@ -88,27 +89,28 @@ class WrongCodeError(TillError):
 
 
 def may_sell(staff: StaffMember | None) -> bool:
-    return staff is not None
+    return permissions.allowed(staff, Action.RECORD_SALE) is not None
 
 
 def may_return(staff: StaffMember | None, store: str) -> bool:
-    """An owner returns any purchase; a cashier only those of their own store."""
-    if staff is None:
+    """An owner returns any purchase; a cashier or a manager only those of their own store."""
+    if permissions.allowed(staff, Action.RETURN) is None or staff is None:
         return False
     return staff.role == Role.OWNER or staff.store == store
 
 
 def may_find(staff: StaffMember | None) -> bool:
-    return staff is not None
+    return permissions.allowed(staff, Action.FIND_CUSTOMER) is not None
 
 
 def sees_everything(staff: StaffMember) -> bool:
-    """Full name and phone; a cashier sees a first name and a masked phone."""
-    return staff.role == Role.OWNER
+    """Full name and phone for the owner; a cashier (and a manager, for customers who are not
+    theirs) sees a first name and a masked phone (`Grant.LIMITED` / `Grant.OWN`)."""
+    return permissions.allowed(staff, Action.VIEW_CUSTOMER) is Grant.ALL
 
 
 def may_see_figures(staff: StaffMember | None) -> bool:
-    return staff is not None
+    return permissions.allowed(staff, Action.OWN_FIGURES) is not None
 
 
 def _actor(staff: StaffMember) -> str:

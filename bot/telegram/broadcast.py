@@ -16,10 +16,10 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.domain.segments import Lifecycle, SegmentError, SegmentFilter
+from bot.services.permissions import Action
 from bot.services.segments import SavedSegment, SegmentSize
-from bot.services.staff import Role
 from bot.settings import Settings
-from bot.telegram.filters import StaffOnly
+from bot.telegram.filters import Permitted
 from bot.telegram.keyboards import cancel_button
 from bot.texts import Texts
 
@@ -47,9 +47,9 @@ class PreviewUnsubscribeCb(CallbackData, prefix="bcprev"):
     """The preview's copy of the unsubscribe button: it only explains itself to the owner."""
 
 
-def owner_only() -> StaffOnly:
+def owner_only() -> Permitted:
     """The one permission check of /broadcast and /campaigns (commands and every button)."""
-    return StaffOnly(Role.OWNER)
+    return Permitted(Action.BROADCAST)
 
 
 def step_of(state: State) -> str:

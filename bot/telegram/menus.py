@@ -28,19 +28,38 @@ from bot.texts import LANGUAGES, Texts, texts_for
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_COMMANDS = ("start", "card", "balance", "history", "invite", "profile", "mydata", "help")
+CUSTOMER_COMMANDS = (
+    "start",
+    "card",
+    "balance",
+    "history",
+    "promos",
+    "invite",
+    "profile",
+    "mydata",
+    "stop",
+    "help",
+)
 # A staff command and the action it needs, in the order the menu shows them. Another branch's
 # command joins by a line here (and its description in Texts.command_descriptions).
 STAFF_COMMANDS: tuple[tuple[str, Action], ...] = (
     ("sale", Action.RECORD_SALE),
+    ("return", Action.RETURN),
+    ("find", Action.FIND_CUSTOMER),
     ("receipt", Action.RECEIPT_QR),
+    ("my", Action.OWN_FIGURES),
     ("stats", Action.VIEW_STATS),
     ("sources", Action.VIEW_SOURCES),
     ("qr", Action.MAKE_QR),
     ("staff", Action.INVITE_STAFF),
     ("export", Action.EXPORT),
     ("import", Action.IMPORT),
+    ("broadcast", Action.BROADCAST),
+    ("campaigns", Action.BROADCAST),
+    ("promo", Action.PROMOS),
     ("schedule", Action.SCHEDULE),
+    ("program", Action.PROGRAM_SETTINGS),
+    ("audit", Action.AUDIT),
 )
 
 
