@@ -18,13 +18,16 @@ from tests.e2e.test_signup import sign_up
 OWNER = FakeUser(id=OWNER_ID, first_name="Ольга")
 STAFF_ONLY = "Эта команда для сотрудников магазина."
 OWNER_ONLY = "Эта команда доступна только владельцу магазина."
-CUSTOMER_MENU = ["start", "card", "balance", "history", "invite", "profile", "mydata", "help"]
-OWNER_MENU = [
-    "start", "sale", "receipt", "stats", "sources", "qr", "staff", "export", "import",
-    "schedule", "id", "help",
+CUSTOMER_MENU = [
+    "start", "card", "balance", "history", "promos", "invite", "profile", "mydata", "stop", "help",
 ]  # fmt: skip
-MANAGER_MENU = ["start", "sale", "receipt", "stats", "staff", "id", "help"]
-CASHIER_MENU = ["start", "sale", "receipt", "id", "help"]
+OWNER_MENU = [
+    "start", "sale", "return", "find", "receipt", "my", "stats", "sources", "qr", "staff",
+    "export", "import", "broadcast", "campaigns", "promo", "schedule", "program", "audit",
+    "id", "help",
+]  # fmt: skip
+MANAGER_MENU = ["start", "sale", "return", "find", "receipt", "my", "stats", "staff", "id", "help"]
+CASHIER_MENU = ["start", "sale", "return", "find", "receipt", "my", "id", "help"]
 
 
 async def _hire(bot: RunningBot, person: FakeUser, role_button: str) -> str:
