@@ -688,8 +688,10 @@ class FakeTelegram:
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [message for message in self.sent if message.chat_id == chat_id]
 
-    async def next_message(self, chat_id: int, timeout: float = 5.0) -> SentMessage:
+    async def next_message(self, chat_id: int, timeout: float = 20.0) -> SentMessage:
         """The next send or edit in that chat not yet returned by this method.
+
+        The timeout is a ceiling for a loaded machine: a passing test never waits for it.
 
         Each event is a snapshot of the message at that moment, so a send followed by an
         edit yields two objects: the original and the edited version (``edited=True``).
@@ -709,7 +711,7 @@ class FakeTelegram:
                 )
             await self._sent_signal.wait(remaining)
 
-    async def wait_idle(self, timeout: float = 5.0) -> None:
+    async def wait_idle(self, timeout: float = 20.0) -> None:
         """Wait until every update was fetched and no request came for IDLE_QUIET_PERIOD."""
         deadline = time.monotonic() + timeout
         while True:

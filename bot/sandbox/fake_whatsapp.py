@@ -176,7 +176,7 @@ class FakeWhatsApp:
         assert status == 200
         return await self.next_message(wa_id)
 
-    async def next_message(self, wa_id: str, timeout: float = 10.0) -> WaMessage:
+    async def next_message(self, wa_id: str, timeout: float = 20.0) -> WaMessage:
         return await asyncio.wait_for(self._queue(wa_id).get(), timeout)
 
     async def pick_option(self, wa_id: str, message: WaMessage, title: str) -> None:
