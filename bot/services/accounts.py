@@ -27,7 +27,7 @@ from bot.domain.consent import ConsentKind, text_version
 from bot.domain.program import Program
 from bot.domain.questionnaire import Step
 from bot.services import advertising, exchange, ledger, privacy
-from bot.services.customers import Profile
+from bot.services.customers import Profile, profile_from
 from bot.services.signup import (
     ANSWER_COLUMNS,
     REFERRAL_KIND,
@@ -76,20 +76,7 @@ async def customer_id_of(session: AsyncSession, account: Account) -> int | None:
 
 async def profile_of(session: AsyncSession, account: Account) -> Profile | None:
     """The member's profile, or None until signup is complete."""
-    customer = await customer_of(session, account)
-    if customer is None or customer.status != EntryStatus.ACTIVE:
-        return None
-    return Profile(
-        customer_id=customer.id,
-        name=customer.name or "",
-        phone=customer.phone or "",
-        birthday=customer.birthday,
-        gender=customer.gender,
-        city=customer.city,
-        ads_opt_in=customer.ads_opt_in,
-        card_code=customer.card_code or "",
-        interests=list(customer.interests or []),
-    )
+    return profile_from(await customer_of(session, account))
 
 
 async def open_chat(

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.signup import EntryStatus
+from db.models import Customer
 from db.repositories import customers as customer_repo
 
 
@@ -26,7 +27,11 @@ class Profile:
 
 async def active_profile(session: AsyncSession, telegram_id: int) -> Profile | None:
     """The customer's profile, or None until signup is complete."""
-    customer = await customer_repo.by_telegram_id(session, telegram_id)
+    return profile_from(await customer_repo.by_telegram_id(session, telegram_id))
+
+
+def profile_from(customer: Customer | None) -> Profile | None:
+    """A member's profile from their row (any messenger); None unless signup is complete."""
     if customer is None or customer.status != EntryStatus.ACTIVE:
         return None
     return Profile(
