@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -454,6 +454,15 @@ async def record_purchase(
         actor=actor,
         now=now or utcnow(),
     )
+    return await commit_sale(session, sale)
+
+
+T = TypeVar("T")
+
+
+async def commit_sale(session: AsyncSession, sale: Callable[[], Awaitable[T]]) -> T:
+    """Run `sale` as one unit of work and commit it; once more if the same receipt was being
+    recorded meanwhile (the second run then finds it and answers as a duplicate)."""
     try:
         try:
             result = await sale()

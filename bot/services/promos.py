@@ -260,17 +260,7 @@ async def record_sale(
         actor=actor,
         now=now or utcnow(),
     )
-    try:
-        try:
-            result = await sale()
-        except ledger.RecordedMeanwhileError:
-            await session.rollback()
-            result = await sale()
-    except BaseException:
-        await session.rollback()
-        raise
-    await session.commit()
-    return result
+    return await ledger.commit_sale(session, sale)
 
 
 async def _sale(
