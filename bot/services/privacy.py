@@ -185,9 +185,10 @@ async def forget_customer(
 ) -> bool:
     """`forget` for a customer already found, on any messenger: every account of theirs goes."""
     telegram_id = customer.telegram_id or 0
-    customer_id, phone, source_id, ads_on = (
+    customer_id, phone, name, source_id, ads_on = (
         customer.id,
         customer.phone,
+        customer.name,
         customer.source_id,
         customer.ads_opt_in,
     )
@@ -195,7 +196,10 @@ async def forget_customer(
     if not await repo.anonymise(session, customer_id):
         await session.rollback()
         return False
-    await identities.detach_all(session, customer_id)
+    accounts = await identities.detach_all(session, customer_id)
+    needles = [phone or "", (phone or "").lstrip("+"), name or ""]
+    needles += [account_id for channel, account_id in accounts if channel == identities.WHATSAPP]
+    await repo.scrub_deliveries(session, customer_id, needles)
     withdrawals = [(ConsentKind.PERSONAL_DATA, consent_text)]
     if ads_on:
         withdrawals.append((ConsentKind.ADVERTISING, ads_text))

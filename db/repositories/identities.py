@@ -65,10 +65,39 @@ async def attach(
     return True
 
 
-async def detach_all(session: AsyncSession, customer_id: int) -> None:
-    """Forget every account of the customer (with the person: /forget)."""
+async def detach_all(session: AsyncSession, customer_id: int) -> list[tuple[str, str]]:
+    """Forget every account of the customer (with the person: /forget); the accounts it held.
+
+    Everything keyed by one of those accounts goes too: link codes made for the customer or
+    offered to one of their accounts (a WhatsApp account's id is the phone number), and the
+    chat's place in a conversation (`fsm_records` keyed `<channel>:<account>`).
+    """
+    accounts = [
+        (row.channel, row.account_id)
+        for row in await session.execute(
+            select(Identity.channel, Identity.account_id).where(Identity.customer_id == customer_id)
+        )
+    ]
     await session.execute(delete(Identity).where(Identity.customer_id == customer_id))
     await session.execute(delete(IdentityLink).where(IdentityLink.customer_id == customer_id))
+    for channel, account_id in accounts:
+        await session.execute(
+            delete(IdentityLink).where(
+                IdentityLink.channel == channel, IdentityLink.account_id == account_id
+            )
+        )
+        await session.execute(delete(FsmRecord).where(FsmRecord.key == f"{channel}:{account_id}"))
+    return accounts
+
+
+async def purge_links(session: AsyncSession, now: datetime) -> int:
+    """Link codes nobody confirmed in time: they name a messenger account (a phone number)."""
+    result = await session.execute(
+        delete(IdentityLink)
+        .where(IdentityLink.used_at.is_(None), IdentityLink.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result)
 
 
 async def touch(session: AsyncSession, channel: str, account_id: str, now: datetime) -> None:
