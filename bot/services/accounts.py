@@ -302,6 +302,16 @@ async def unsubscribe(
     return await advertising.unsubscribe_customer(session, customer.id, language, ads_text)
 
 
+async def my_data(
+    session: AsyncSession, program: Program, account: Account
+) -> privacy.MyData | None:
+    """Everything held about the person behind this account (audited); None for a stranger."""
+    customer = await customer_of(session, account)
+    if customer is None:
+        return None
+    return await privacy.my_data_of(session, program, customer)
+
+
 async def forget(
     session: AsyncSession,
     program: Program,

@@ -38,6 +38,26 @@ class ConsentRecord:
 
 
 @dataclass(frozen=True)
+class AccountRecord:
+    """One messenger account of the person: Telegram's user id, WhatsApp's number."""
+
+    channel: str
+    account: str
+    since: datetime
+    last_message_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """A request to add a messenger account to the person's card, and whether it was confirmed."""
+
+    channel: str
+    account: str
+    at: datetime
+    confirmed_at: datetime | None
+
+
+@dataclass(frozen=True)
 class MyData:
     """Everything the shop holds about one person, as they may ask for it (152-FZ art. 14)."""
 
@@ -60,6 +80,8 @@ class MyData:
     spent: int  # kopecks, net of returns
     interests: list[str] = field(default_factory=list)
     consents: tuple[ConsentRecord, ...] = ()
+    accounts: tuple[AccountRecord, ...] = ()
+    links: tuple[LinkRecord, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The file the person receives: plain JSON types, dates in ISO 8601."""
@@ -91,6 +113,28 @@ class MyData:
                 }
                 for record in self.consents
             ],
+            "messenger_accounts": [
+                {
+                    "channel": record.channel,
+                    "account": record.account,
+                    "since": record.since.isoformat(),
+                    "last_message_at": (
+                        record.last_message_at.isoformat() if record.last_message_at else None
+                    ),
+                }
+                for record in self.accounts
+            ],
+            "account_links": [
+                {
+                    "channel": record.channel,
+                    "account": record.account,
+                    "requested_at": record.at.isoformat(),
+                    "confirmed_at": record.confirmed_at.isoformat()
+                    if record.confirmed_at
+                    else None,
+                }
+                for record in self.links
+            ],
         }
 
 
@@ -99,6 +143,11 @@ async def my_data(session: AsyncSession, program: Program, telegram_id: int) -> 
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None:
         return None
+    return await my_data_of(session, program, customer)
+
+
+async def my_data_of(session: AsyncSession, program: Program, customer: Customer) -> MyData:
+    """`my_data` for a customer already found, on any messenger; audited, commits."""
     view = await ledger.balance(session, program, customer.id)
     purchases, spent = await repo.purchase_summary(session, customer.id)
     history = tuple(
@@ -125,6 +174,14 @@ async def my_data(session: AsyncSession, program: Program, telegram_id: int) -> 
         spent=spent,
         interests=list(customer.interests or []),
         consents=history,
+        accounts=tuple(
+            AccountRecord(row.channel, row.account_id, row.created_at, row.last_message_at)
+            for row in await identities.of_customer(session, customer.id)
+        ),
+        links=tuple(
+            LinkRecord(row.channel, row.account_id, row.created_at, row.used_at)
+            for row in await identities.links_of(session, customer.id)
+        ),
     )
     # The actor is the customer's number, not their Telegram id: the log outlives a withdrawal.
     await audit.record(

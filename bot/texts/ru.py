@@ -655,11 +655,19 @@ RU = Texts(
         ("отписаться", "stop"),
         ("удалить", "forget"),
         ("помощь", "help"),
+        ("мои данные", "mydata"),
+        ("данные", "mydata"),
     ),
     wa_unknown="Не понял. Напишите «меню» — или выберите пункт ниже.",
     wa_qr_line="Хочу в программу лояльности, мой код:",
     wa_stop_button="Отписаться от рассылок",
     wa_forget_button="Удалить мои данные",
+    mydata_accounts="\n\n<b>Мессенджеры</b>\n{accounts}",
+    mydata_account="{channel}: {account}, с {since}",
+    mydata_link="{at} — подключение {channel} {account}: {state}",
+    mydata_link_done="подтверждено",
+    mydata_link_open="не подтверждено",
+    wa_mydata_button="Мои данные",
     wa_link_offer=(
         "Этот номер уже участвует в программе через Telegram. Чтобы пользоваться картой и здесь, "
         "отправьте нашему боту в Telegram: <code>/link {code}</code> (код действует сутки). "

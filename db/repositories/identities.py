@@ -185,6 +185,17 @@ async def add_link(
     await session.flush()
 
 
+async def links_of(session: AsyncSession, customer_id: int) -> list[IdentityLink]:
+    """Every request to add an account to the customer, oldest first (for /mydata)."""
+    return list(
+        await session.scalars(
+            select(IdentityLink)
+            .where(IdentityLink.customer_id == customer_id)
+            .order_by(IdentityLink.id)
+        )
+    )
+
+
 async def take_link(
     session: AsyncSession, code: str, customer_id: int, now: datetime
 ) -> IdentityLink | None:

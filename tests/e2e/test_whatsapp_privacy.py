@@ -4,6 +4,7 @@ not in the SQLite file or its WAL, and not in the log lines of the webhook and t
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -17,9 +18,10 @@ from sqlalchemy.engine import make_url
 from bot.app import start_whatsapp
 from bot.sandbox.fake_telegram import FakeUser
 from bot.sandbox.fake_whatsapp import FakeWhatsApp
+from bot.services import ledger
 from bot.services.jobs import housekeeping
 from bot.services.jobs.context import JobConfig, RunContext
-from db.models import Customer, Delivery, FsmRecord, Identity, IdentityLink
+from db.models import AuditEntry, Customer, Delivery, FsmRecord, Identity, IdentityLink
 from db.repositories import deliveries
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_privacy import NAME, _everything_stored
@@ -162,3 +164,64 @@ async def test_housekeeping_purges_unconfirmed_link_codes_and_abandoned_whatsapp
     async with bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(IdentityLink)) == 0
         assert await session.scalar(select(func.count()).select_from(FsmRecord)) == 0
+
+
+async def test_mydata_lists_the_messenger_accounts_and_link_requests_on_both_sides(
+    running: RunningBot, wa: FakeWhatsApp
+) -> None:
+    bot = running
+    user, phone, wa_id = await _on_both(bot, wa)
+    summary = await bot.say(user, "/mydata")
+    assert "<b>Мессенджеры</b>" in summary.text
+    assert f"Telegram: id {user.id}, с " in summary.text
+    assert f"WhatsApp: {phone}, с " in summary.text
+    assert f"подключение WhatsApp {phone}: подтверждено" in summary.text
+    assert f"подключение WhatsApp {phone}: не подтверждено" in summary.text  # the second code
+    document = await bot.reply(user)
+    assert document.file_bytes is not None
+    data = json.loads(document.file_bytes)
+    assert [(a["channel"], a["account"]) for a in data["messenger_accounts"]] == [
+        ("telegram", str(user.id)),
+        ("whatsapp", wa_id),
+    ]
+    assert [bool(link["confirmed_at"]) for link in data["account_links"]] == [True, False]
+
+    on_whatsapp = await wa.write(wa_id, "мои данные")
+    assert on_whatsapp.text == summary.text.replace("<b>", "*").replace("</b>", "*")
+    file = await wa.next_message(wa_id)
+    assert file.type == "document" and json.loads(wa.media[-1]) == {
+        **data,
+        "messenger_accounts": json.loads(wa.media[-1])["messenger_accounts"],
+    }
+    menu = await wa.write(wa_id, "меню")
+    assert "Мои данные" in menu.options()
+    async with bot.sessions() as session:
+        audited = await session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "mydata")
+        )
+    assert audited == 2
+
+
+async def test_history_pages_on_whatsapp(running: RunningBot, wa: FakeWhatsApp) -> None:
+    bot, wa_id = running, "79161112233"
+    consent = await wa.write(wa_id, "Привет")
+    name_q = await wa.pick(wa_id, consent, "✅ Согласен(на)")
+    assert "Как вас зовут?" in name_q.text
+    birthday_q = await wa.write(wa_id, "Анна")
+    gender_q = await wa.pick(wa_id, birthday_q, "Пропустить")
+    city_q = await wa.pick(wa_id, gender_q, "Пропустить")
+    interests_q = await wa.pick(wa_id, city_q, "Пропустить")
+    ads_q = await wa.pick(wa_id, interests_q, "Готово ✔️")
+    await wa.pick(wa_id, ads_q, "Нет, спасибо")
+    async with bot.sessions() as session:
+        customer = (await session.scalars(select(Customer))).one()
+        for points in range(1, 10):  # nine corrections and the welcome bonus: two pages
+            await ledger.adjust(
+                session, bot.settings.program, customer.id, points, reason="r", actor="t"
+            )
+    first = await wa.write(wa_id, "история")
+    assert "(стр. 1)" in first.text and list(first.options()) == ["Раньше ▶️"]
+    second = await wa.pick(wa_id, first, "Раньше ▶️")
+    assert "(стр. 2)" in second.text and list(second.options()) == ["◀️ Позже"]
+    back = await wa.pick(wa_id, second, "◀️ Позже")
+    assert back.text == first.text
