@@ -257,6 +257,12 @@ async def forget_customer(
     needles = [phone or "", (phone or "").lstrip("+"), name or ""]
     needles += [account_id for channel, account_id in accounts if channel == identities.WHATSAPP]
     await repo.scrub_deliveries(session, customer_id, needles)
+    telegram_ids = {telegram_id} | {
+        int(account_id)
+        for channel, account_id in accounts
+        if channel == identities.TELEGRAM and account_id.isdigit()
+    }
+    await repo.drop_chat_notices(session, sorted(telegram_ids - {0}))
     withdrawals = [(ConsentKind.PERSONAL_DATA, consent_text)]
     if ads_on:
         withdrawals.append((ConsentKind.ADVERTISING, ads_text))

@@ -468,6 +468,10 @@ class Texts:
     mydata_link_done: str
     mydata_link_open: str
     wa_mydata_button: str
+    # Linking from Telegram: the phone of a WhatsApp-only member, confirmed from WhatsApp
+    tg_link_offer: str
+    tg_linked: str
+    wa_tg_linked: str
     wa_link_offer: str
     wa_linked: str
     link_done: str

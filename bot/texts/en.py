@@ -667,6 +667,14 @@ EN = Texts(
     mydata_link_done="confirmed",
     mydata_link_open="not confirmed",
     wa_mydata_button="My data",
+    tg_link_offer=(
+        "This number is already in the program through WhatsApp. To use your card here too, "
+        "send us on WhatsApp: <code>link {code}</code> (the code is good for a day). "
+        "Nothing is merged without your confirmation from WhatsApp. "
+        "Or send another number."
+    ),
+    tg_linked="Done: Telegram is linked to your card. Points and history are shared. /balance — your balance.",
+    wa_tg_linked="Done: Telegram is linked to your card. Points and history are shared.",
     wa_link_offer=(
         "This number is already in the program through Telegram. To use your card here too, "
         "send our Telegram bot: <code>/link {code}</code> (the code is good for a day). "

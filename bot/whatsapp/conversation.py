@@ -456,6 +456,9 @@ async def _member(chat: Chat, msg: Incoming, payload: str | None) -> None:
         if ref is not None and ref.kind == receipts.RECEIPT_KIND:
             await _claim_receipt(chat, payload)
             return
+    if msg.data is None and (code := _LINK.match(msg.text.strip())) is not None:
+        await _link(chat, code.group(1))
+        return
     action = _action(chat, msg)
     if chat.state == FORGET and action in ("forget:yes", "forget:no"):
         await _forget_answer(chat, action == "forget:yes")
@@ -622,6 +625,16 @@ async def _forget_answer(chat: Chat, yes: bool) -> None:
         advertising_text(t, settings),
     )
     await chat.say(t.forgotten)
+
+
+_LINK = re.compile(r"^/?(?:link|связать|привязать)\s*(\d{6})$", re.IGNORECASE)
+
+
+async def _link(chat: Chat, code: str) -> None:
+    """The member confirms, from WhatsApp, that a Telegram account (it typed their phone) is
+    theirs: it joins their card; the Telegram chat is told through the outbox."""
+    linked = await acc.confirm_link(chat.session, chat.account, code)
+    await chat.say(chat.texts.wa_tg_linked if linked is not None else chat.texts.link_unusable)
 
 
 async def _help(chat: Chat) -> None:

@@ -6,15 +6,17 @@ join); every write of one here writes the other in the same transaction.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import Customer, FsmRecord, Identity, IdentityLink
+from db.models import Customer, FsmRecord, Identity, IdentityLink, LedgerEntry
 from db.repositories.rows import InsertOnce, rows_changed, table_of
 
 TELEGRAM = "telegram"
@@ -183,6 +185,48 @@ async def add_link(
         )
     )
     await session.flush()
+
+
+async def offer_link_code(
+    session: AsyncSession,
+    customer_id: int,
+    channel: str,
+    account_id: str,
+    now: datetime,
+    ttl: timedelta = timedelta(hours=24),
+) -> str:
+    """A fresh one-time six-digit code for adding this account to the customer (not committed)."""
+    for _attempt in range(5):
+        code = f"{secrets.randbelow(10**6):06d}"
+        try:
+            async with session.begin_nested():
+                await add_link(session, code, customer_id, channel, account_id, now, now + ttl)
+            return code
+        except IntegrityError:
+            continue
+    raise RuntimeError("no free link code")
+
+
+async def has_channel(session: AsyncSession, customer_id: int, channel: str) -> bool:
+    found = await session.scalar(
+        select(Identity.id).where(Identity.customer_id == customer_id, Identity.channel == channel)
+    )
+    return found is not None
+
+
+async def release_pending(session: AsyncSession, customer_id: int) -> bool:
+    """Drop a signup in progress (no points, no purchases) whose account joins a member's card.
+
+    The same person confirmed from their other messenger that the account is theirs: the
+    half-filled row goes, as an abandoned signup would (its identity and consent rows with it).
+    """
+    holds = select(LedgerEntry.id).where(LedgerEntry.customer_id == customer_id).exists()
+    result = await session.execute(
+        delete(Customer)
+        .where(Customer.id == customer_id, Customer.status == "pending", ~holds)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result) == 1
 
 
 async def links_of(session: AsyncSession, customer_id: int) -> list[IdentityLink]:

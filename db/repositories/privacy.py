@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Consent, ConsentText, Customer, Delivery, Purchase, Source
@@ -83,6 +83,20 @@ async def scrub_deliveries(session: AsyncSession, customer_id: int, needles: lis
             .execution_options(synchronize_session=False)
         )
     return len(hit)
+
+
+async def drop_chat_notices(session: AsyncSession, telegram_ids: list[int]) -> None:
+    """The notices sent to the person's own chat outside their customer row (a link confirmed)."""
+    if telegram_ids:
+        await session.execute(
+            delete(Delivery)
+            .where(
+                Delivery.customer_id.is_(None),
+                Delivery.kind == "account_linked",
+                Delivery.chat_id.in_(telegram_ids),
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def consent_history(

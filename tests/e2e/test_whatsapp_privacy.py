@@ -21,7 +21,15 @@ from bot.sandbox.fake_whatsapp import FakeWhatsApp
 from bot.services import ledger
 from bot.services.jobs import housekeeping
 from bot.services.jobs.context import JobConfig, RunContext
-from db.models import AuditEntry, Customer, Delivery, FsmRecord, Identity, IdentityLink
+from db.models import (
+    AuditEntry,
+    Customer,
+    Delivery,
+    FsmRecord,
+    Identity,
+    IdentityLink,
+    OwnerAlert,
+)
 from db.repositories import deliveries
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_privacy import NAME, _everything_stored
@@ -49,6 +57,8 @@ async def _on_both(bot: RunningBot, wa: FakeWhatsApp) -> tuple[FakeUser, str, st
     code = first.text.split("/link ")[1][:6]
     done = await bot.say(user, f"/link {code}")
     assert "WhatsApp подключён" in done.text
+    told = await wa.next_message(wa_id)  # the WhatsApp side is told as well
+    assert told.text.startswith("Готово: WhatsApp подключён")
     balance = await wa.write(wa_id, "баланс")
     assert "100 баллов" in balance.text
     return user, phone, wa_id
@@ -225,3 +235,49 @@ async def test_history_pages_on_whatsapp(running: RunningBot, wa: FakeWhatsApp) 
     assert "(стр. 2)" in second.text and list(second.options()) == ["◀️ Позже"]
     back = await wa.pick(wa_id, second, "◀️ Позже")
     assert back.text == first.text
+
+
+async def test_a_telegram_user_with_the_phone_of_a_whatsapp_member_links_from_whatsapp(
+    running: RunningBot, wa: FakeWhatsApp
+) -> None:
+    bot, user = running, running.new_user()
+    phone = f"+7916{user.id:07d}"
+    wa_id = phone[1:]
+    consent = await wa.write(wa_id, "Привет")  # a WhatsApp-only member with this number
+    name_q = await wa.pick(wa_id, consent, "✅ Согласен(на)")
+    birthday_q = await wa.write(wa_id, "Анна")
+    gender_q = await wa.pick(wa_id, birthday_q, "Пропустить")
+    city_q = await wa.pick(wa_id, gender_q, "Пропустить")
+    interests_q = await wa.pick(wa_id, city_q, "Пропустить")
+    ads_q = await wa.pick(wa_id, interests_q, "Готово ✔️")
+    await wa.pick(wa_id, ads_q, "Нет, спасибо")
+    assert name_q is not None
+
+    tg_consent = await bot.start_bot(user)
+    await bot.press(user, tg_consent, "✅ Согласен(на)")
+    await bot.say(user, "Анна")
+    bot.fake.share_contact(user, phone)
+    offer = await bot.reply(user)
+    assert "через WhatsApp" in offer.text and "<code>связать " in offer.text
+    code = offer.text.split("связать ")[1][:6]
+    async with bot.sessions() as session:  # nothing merged, the owner not alerted
+        statuses = sorted(await session.scalars(select(Customer.status)))
+        assert statuses == ["active", "pending"]
+        assert await session.scalar(select(func.count()).select_from(OwnerAlert)) == 0
+
+    wrong = await wa.write(wa_id, "связать 000000" if code != "000000" else "связать 111111")
+    assert "не подошёл" in wrong.text
+    done = await wa.write(wa_id, f"связать {code}")
+    assert done.text.startswith("Готово: Telegram подключён")
+    told = await bot.reply(user)  # the Telegram side hears of it too
+    assert told.text.startswith("Готово: Telegram подключён")
+    again = await wa.write(wa_id, f"связать {code}")
+    assert "не подошёл" in again.text  # one-time
+
+    balance = await bot.say(user, "/balance")
+    assert "100 баллов" in balance.text
+    async with bot.sessions() as session:
+        customer = (await session.scalars(select(Customer))).one()  # the pending row went
+        assert customer.telegram_id == user.id and customer.status == "active"
+        channels = sorted(await session.scalars(select(Identity.channel)))
+    assert channels == ["telegram", "whatsapp"]
