@@ -472,6 +472,7 @@ class Texts:
     tg_link_offer: str
     tg_linked: str
     wa_tg_linked: str
+    wa_link_unusable: str
     wa_link_offer: str
     wa_linked: str
     link_done: str

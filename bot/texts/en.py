@@ -675,6 +675,7 @@ EN = Texts(
     ),
     tg_linked="Done: Telegram is linked to your card. Points and history are shared. /balance — your balance.",
     wa_tg_linked="Done: Telegram is linked to your card. Points and history are shared.",
+    wa_link_unusable="That code does not work: it is wrong, expired or used. Ask for a new one in Telegram by sending your number there.",
     wa_link_offer=(
         "This number is already in the program through Telegram. To use your card here too, "
         "send our Telegram bot: <code>/link {code}</code> (the code is good for a day). "

@@ -634,7 +634,7 @@ async def _link(chat: Chat, code: str) -> None:
     """The member confirms, from WhatsApp, that a Telegram account (it typed their phone) is
     theirs: it joins their card; the Telegram chat is told through the outbox."""
     linked = await acc.confirm_link(chat.session, chat.account, code)
-    await chat.say(chat.texts.wa_tg_linked if linked is not None else chat.texts.link_unusable)
+    await chat.say(chat.texts.wa_tg_linked if linked is not None else chat.texts.wa_link_unusable)
 
 
 async def _help(chat: Chat) -> None:
