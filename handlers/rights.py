@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aiogram import Bot, Router, html
+from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
@@ -13,41 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.program import Program
 from bot.services import advertising, privacy
 from bot.settings import Settings
+from bot.telegram.mydata import mydata_text
 from bot.telegram.questions import advertising_text, consent_text
 from bot.telegram.rights import AdsCb, ForgetCb, forget_keyboard
 from bot.texts import Texts
-
-
-def _mydata_text(texts: Texts, data: privacy.MyData, settings: Settings) -> str:
-    empty = texts.profile_empty
-    kinds = {"personal_data": texts.mydata_personal_data, "advertising": texts.mydata_advertising}
-    lines = [
-        texts.mydata_consent.format(
-            at=record.at.astimezone(settings.zone).strftime("%d.%m.%Y %H:%M"),
-            kind=kinds.get(record.kind, record.kind),
-            state=texts.mydata_granted if record.granted else texts.mydata_withdrawn,
-            version=html.quote(record.version),
-        )
-        for record in data.consents
-    ]
-    genders = {"female": texts.female, "male": texts.male}
-    joined = data.signed_up_at or data.created_at
-    return texts.mydata.format(
-        name=html.quote(data.name) if data.name else empty,
-        phone=html.quote(data.phone) if data.phone else empty,
-        birthday=data.birthday.strftime("%d.%m.%Y") if data.birthday else empty,
-        gender=genders.get(data.gender or "", empty),
-        city=html.quote(data.city) if data.city else empty,
-        interests=html.quote(", ".join(data.interests)) or empty,
-        language=html.quote(data.language),
-        source=html.quote(data.source) if data.source else texts.mydata_no_source,
-        joined=joined.astimezone(settings.zone).strftime("%d.%m.%Y"),
-        balance=texts.points(data.points),
-        purchases=data.purchases,
-        spent=f"{data.spent / 100:.2f}",
-        ads=texts.profile_ads_on if data.ads_opt_in else texts.profile_ads_off,
-        consents="\n".join(lines) or texts.mydata_no_consents,
-    )
 
 
 async def cmd_mydata(
@@ -64,7 +33,7 @@ async def cmd_mydata(
     if data is None:
         await message.answer(texts.forget_nothing)
         return
-    await message.answer(_mydata_text(texts, data, settings))
+    await message.answer(mydata_text(texts, data, settings.zone))
     payload = json.dumps(data.as_json(), ensure_ascii=False, indent=2).encode()
     await bot.send_document(
         message.chat.id,

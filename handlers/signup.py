@@ -116,6 +116,9 @@ async def _on_phone(message: Message, form: FormChat, session: AsyncSession) -> 
     if conflict is not None and conflict.imported:
         await form.again(texts.phone_imported_share)
         return
+    if conflict is not None and conflict.link_code is not None:
+        await form.again(texts.tg_link_offer.format(code=conflict.link_code))
+        return
     if conflict is not None:
         await form.again(texts.phone_taken)
         return

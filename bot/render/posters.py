@@ -59,9 +59,21 @@ class PosterText:
     link_hint: str = ""
 
 
-def poster(link: str, text: PosterText, *, size: PosterSize = "a4", fmt: Format = "pdf") -> bytes:
-    """Renders at 300 dpi so the PDF carries the real page size and prints without scaling."""
-    image = _render_poster(link, text, size)
+def poster(
+    link: str,
+    text: PosterText,
+    *,
+    size: PosterSize = "a4",
+    fmt: Format = "pdf",
+    whatsapp: str | None = None,
+    labels: tuple[str, str] = ("Telegram", "WhatsApp"),
+) -> bytes:
+    """Renders at 300 dpi so the PDF carries the real page size and prints without scaling.
+
+    With `whatsapp` (the same source's wa.me link) the page carries both codes side by side,
+    each under its messenger's name and over its own link.
+    """
+    image = _render_poster(link, text, size, whatsapp, labels)
     buffer = io.BytesIO()
     if fmt == "pdf":
         # RGB goes into the PDF as JPEG: high quality and no chroma subsampling keep the QR
@@ -79,7 +91,13 @@ def poster_filename(store: str, campaign: str, employee: str, size: PosterSize, 
     return "_".join([*(parts or ["poster"]), size]) + f".{fmt}"
 
 
-def _render_poster(link: str, text: PosterText, size: PosterSize) -> Image.Image:
+def _render_poster(
+    link: str,
+    text: PosterText,
+    size: PosterSize,
+    whatsapp: str | None = None,
+    labels: tuple[str, str] = ("Telegram", "WhatsApp"),
+) -> Image.Image:
     width, height = PAGE_PX[size]
     unit = width / 100  # every length below is in hundredths of the page width
     margin_x = round(8 * unit)
@@ -137,6 +155,10 @@ def _render_poster(link: str, text: PosterText, size: PosterSize) -> Image.Image
         draw_block(draw, subtitle, centre, bottom)
         bottom -= round(4.5 * unit)
 
+    if whatsapp is not None:
+        _draw_pair(image, [(labels[0], link), (labels[1], whatsapp)], top_end, bottom, unit)
+        return image
+
     # The QR group (code, hint, link) takes all the space between the headline and the footer;
     # the code's own quiet zone is the white space separating it from the text around it.
     under_qr = link_block.height + (hint.height + round(0.8 * unit) if hint else 0)
@@ -154,6 +176,46 @@ def _render_poster(link: str, text: PosterText, size: PosterSize) -> Image.Image
         y = draw_block(draw, hint, centre, y) + round(0.8 * unit)
     draw_block(draw, link_block, centre, y)
     return image
+
+
+def _draw_pair(
+    image: Image.Image, codes: list[tuple[str, str]], top: int, bottom: int, unit: float
+) -> None:
+    """Two codes side by side between the headline and the footer: name, QR, link in each."""
+    draw = ImageDraw.Draw(image)
+    width = image.width
+    gap = round(4 * unit)
+    column = (width - 2 * round(5 * unit) - gap) // 2
+    lefts = [round(5 * unit), round(5 * unit) + column + gap]
+    blocks = []
+    for label, url in codes:
+        name = fit_text(
+            label, "bold", column, max_size=round(4 * unit), min_size=round(2 * unit), max_lines=1
+        )
+        blocks.append((name, fit_link(url, column, max_size=round(1.8 * unit)), qr_modules(url)))
+    space = bottom - top
+    under = max(name.height + link.height for name, link, _ in blocks) + round(1.6 * unit)
+    # Each code as large as its column allows, so both print at about the same size.
+    codes_drawn = [
+        qr_image(
+            modules,
+            max(1, min((space - under) // (len(modules) + 2 * QUIET_ZONE), column // len(modules))),
+            QUIET_ZONE,
+        )
+        for _, _, modules in blocks
+    ]
+    tallest = max(
+        name.height + round(0.8 * unit) + qr.height + link.height
+        for (name, link, _), qr in zip(blocks, codes_drawn, strict=True)
+    )
+    first = top + max(0, (space - tallest) // 2)
+    for left, (name, link_block, modules), qr in zip(lefts, blocks, codes_drawn, strict=True):
+        centre = left + column // 2
+        box = qr.width // (len(modules) + 2 * QUIET_ZONE)
+        y = draw_block(draw, name, centre, first) + round(0.8 * unit)
+        image.paste(qr, (centre - qr.width // 2, y))
+        y += qr.height - (QUIET_ZONE - _QUIET_UNDER_TEXT) * box
+        draw_block(draw, link_block, centre, y)
 
 
 def fit_link(link: str, width: int, *, max_size: int) -> Block:

@@ -14,7 +14,6 @@ WhatsApp account to their customer.
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,7 +39,7 @@ from bot.services.signup import (
 from bot.services.sources import resolve_start
 from db.base import utcnow
 from db.models import Customer
-from db.repositories import consents, events, identities
+from db.repositories import consents, deliveries, events, identities
 from db.repositories import customers as customer_repo
 
 log = logging.getLogger(__name__)
@@ -144,16 +143,9 @@ async def offer_link(
 ) -> LinkOffer:
     """A one-time code the member confirms from their other messenger; nothing merged yet."""
     now = now or utcnow()
-    code = f"{secrets.randbelow(10**6):06d}"
-    for _attempt in range(5):
-        try:
-            async with session.begin_nested():
-                await identities.add_link(
-                    session, code, customer_id, account.channel, account.id, now, now + LINK_TTL
-                )
-            break
-        except IntegrityError:
-            code = f"{secrets.randbelow(10**6):06d}"
+    code = await identities.offer_link_code(
+        session, customer_id, account.channel, account.id, now, LINK_TTL
+    )
     await session.commit()
     return LinkOffer(code, customer_id)
 
@@ -170,9 +162,27 @@ async def confirm_link(
     if link is None:
         await session.rollback()
         return None
+    other = await identities.customer_of(session, link.channel, link.account_id)
+    if other is not None and other.id != customer.id:
+        # The account began a signup of its own before the phone showed whose it is.
+        if not await identities.release_pending(session, other.id):
+            await session.rollback()  # a member of their own: never merged
+            return None
+        session.expunge(other)
     if not await identities.attach(session, customer.id, link.channel, link.account_id, now):
         await session.rollback()  # that account joined on its own meanwhile
         return None
+    # The account just added hears of it too, through the outbox: the Telegram chat by its id;
+    # WhatsApp as any notice to the customer (there while its 24-hour window is open, which it
+    # is unless the code was used a day after it was asked for).
+    if link.channel == TELEGRAM and link.account_id.isdigit():
+        await deliveries.enqueue(
+            session, "account_linked", {"linked": TELEGRAM}, chat_id=int(link.account_id)
+        )
+    else:
+        await deliveries.enqueue(
+            session, "account_linked", {"linked": link.channel}, customer_id=customer.id
+        )
     await session.commit()
     return Account(link.channel, link.account_id)
 
@@ -287,6 +297,16 @@ async def unsubscribe(
     if customer is None:
         return False
     return await advertising.unsubscribe_customer(session, customer.id, language, ads_text)
+
+
+async def my_data(
+    session: AsyncSession, program: Program, account: Account
+) -> privacy.MyData | None:
+    """Everything held about the person behind this account (audited); None for a stranger."""
+    customer = await customer_of(session, account)
+    if customer is None:
+        return None
+    return await privacy.my_data_of(session, program, customer)
 
 
 async def forget(

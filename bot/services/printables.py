@@ -48,16 +48,19 @@ def printables(
     )
     stem = posters.poster_filename(link.store, link.campaign, link.employee, "a4", "png")
     stem = stem.removesuffix("_a4.png")
+    # With WhatsApp on, the posters carry both codes side by side.
+    wa_url = (
+        whatsapp_link(whatsapp_number, texts.wa_qr_line, link.payload) if whatsapp_number else ""
+    )
     pages = [
         PrintFile(
             posters.poster_filename(link.store, link.campaign, link.employee, size, fmt),
-            posters.poster(url, text, size=size, fmt=fmt),
+            posters.poster(url, text, size=size, fmt=fmt, whatsapp=wa_url or None),
         )
         for size in POSTER_SIZES
     ]
     files = Printables(link, url, PrintFile(f"{stem}_qr.png", qr.qr_png(url)), pages)
-    if whatsapp_number:
-        wa_url = whatsapp_link(whatsapp_number, texts.wa_qr_line, link.payload)
+    if wa_url:
         wa_qr = PrintFile(f"{stem}_whatsapp_qr.png", qr.qr_png(wa_url))
         files = replace(files, whatsapp_url=wa_url, whatsapp_qr=wa_qr)
     return files

@@ -38,6 +38,26 @@ class ConsentRecord:
 
 
 @dataclass(frozen=True)
+class AccountRecord:
+    """One messenger account of the person: Telegram's user id, WhatsApp's number."""
+
+    channel: str
+    account: str
+    since: datetime
+    last_message_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """A request to add a messenger account to the person's card, and whether it was confirmed."""
+
+    channel: str
+    account: str
+    at: datetime
+    confirmed_at: datetime | None
+
+
+@dataclass(frozen=True)
 class MyData:
     """Everything the shop holds about one person, as they may ask for it (152-FZ art. 14)."""
 
@@ -60,6 +80,8 @@ class MyData:
     spent: int  # kopecks, net of returns
     interests: list[str] = field(default_factory=list)
     consents: tuple[ConsentRecord, ...] = ()
+    accounts: tuple[AccountRecord, ...] = ()
+    links: tuple[LinkRecord, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The file the person receives: plain JSON types, dates in ISO 8601."""
@@ -91,6 +113,28 @@ class MyData:
                 }
                 for record in self.consents
             ],
+            "messenger_accounts": [
+                {
+                    "channel": record.channel,
+                    "account": record.account,
+                    "since": record.since.isoformat(),
+                    "last_message_at": (
+                        record.last_message_at.isoformat() if record.last_message_at else None
+                    ),
+                }
+                for record in self.accounts
+            ],
+            "account_links": [
+                {
+                    "channel": record.channel,
+                    "account": record.account,
+                    "requested_at": record.at.isoformat(),
+                    "confirmed_at": record.confirmed_at.isoformat()
+                    if record.confirmed_at
+                    else None,
+                }
+                for record in self.links
+            ],
         }
 
 
@@ -99,6 +143,11 @@ async def my_data(session: AsyncSession, program: Program, telegram_id: int) -> 
     customer = await customer_repo.by_telegram_id(session, telegram_id)
     if customer is None:
         return None
+    return await my_data_of(session, program, customer)
+
+
+async def my_data_of(session: AsyncSession, program: Program, customer: Customer) -> MyData:
+    """`my_data` for a customer already found, on any messenger; audited, commits."""
     view = await ledger.balance(session, program, customer.id)
     purchases, spent = await repo.purchase_summary(session, customer.id)
     history = tuple(
@@ -125,6 +174,14 @@ async def my_data(session: AsyncSession, program: Program, telegram_id: int) -> 
         spent=spent,
         interests=list(customer.interests or []),
         consents=history,
+        accounts=tuple(
+            AccountRecord(row.channel, row.account_id, row.created_at, row.last_message_at)
+            for row in await identities.of_customer(session, customer.id)
+        ),
+        links=tuple(
+            LinkRecord(row.channel, row.account_id, row.created_at, row.used_at)
+            for row in await identities.links_of(session, customer.id)
+        ),
     )
     # The actor is the customer's number, not their Telegram id: the log outlives a withdrawal.
     await audit.record(
@@ -185,9 +242,10 @@ async def forget_customer(
 ) -> bool:
     """`forget` for a customer already found, on any messenger: every account of theirs goes."""
     telegram_id = customer.telegram_id or 0
-    customer_id, phone, source_id, ads_on = (
+    customer_id, phone, name, source_id, ads_on = (
         customer.id,
         customer.phone,
+        customer.name,
         customer.source_id,
         customer.ads_opt_in,
     )
@@ -195,7 +253,16 @@ async def forget_customer(
     if not await repo.anonymise(session, customer_id):
         await session.rollback()
         return False
-    await identities.detach_all(session, customer_id)
+    accounts = await identities.detach_all(session, customer_id)
+    needles = [phone or "", (phone or "").lstrip("+"), name or ""]
+    needles += [account_id for channel, account_id in accounts if channel == identities.WHATSAPP]
+    await repo.scrub_deliveries(session, customer_id, needles)
+    telegram_ids = {telegram_id} | {
+        int(account_id)
+        for channel, account_id in accounts
+        if channel == identities.TELEGRAM and account_id.isdigit()
+    }
+    await repo.drop_chat_notices(session, sorted(telegram_ids - {0}))
     withdrawals = [(ConsentKind.PERSONAL_DATA, consent_text)]
     if ads_on:
         withdrawals.append((ConsentKind.ADVERTISING, ads_text))

@@ -60,6 +60,9 @@ class PhoneConflict:
     claimant_customer_id: int
     # The shop imported this phone: the person may claim it by sharing their own contact.
     imported: bool = False
+    # The phone's member is on WhatsApp only: they may add this Telegram account to their card
+    # by sending this one-time code from their WhatsApp (nothing is merged before that).
+    link_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,16 @@ async def save_phone(
                 await session.rollback()
                 raise NotSigningUpError(telegram_id)
             await exchange.adopt_imported(session, claimant.id, phone)
+        elif holder.status == EntryStatus.ACTIVE and holder.telegram_id is None:
+            if await identities.has_channel(session, holder.id, identities.WHATSAPP):
+                code = await identities.offer_link_code(
+                    session, holder.id, identities.TELEGRAM, str(telegram_id), utcnow()
+                )
+                await session.commit()
+                return PhoneConflict(False, holder.id, 0, link_code=code)
+            return await _phone_conflict(
+                session, link_key, telegram_id, phone, holder.id, owner_ids
+            )
         elif holder.status == EntryStatus.ACTIVE:
             return await _phone_conflict(
                 session, link_key, telegram_id, phone, holder.id, owner_ids

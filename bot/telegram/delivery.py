@@ -77,6 +77,8 @@ def render_text(texts: Texts, program: Program, kind: str, payload: dict[str, An
         return _purchase(texts, program, payload)
     if kind == "refund":
         return refund_notice(texts, RefundResult(**payload))
+    if kind == "account_linked":
+        return texts.tg_linked if payload.get("linked") == "telegram" else texts.link_done
     if kind == "referral_paid":
         return texts.referral_paid.format(bonus=texts.points(int(payload["bonus"])))
     if kind == "owner_alert" and payload.get("alert") == "phone_conflict":

@@ -461,6 +461,18 @@ class Texts:
     wa_qr_line: str
     wa_stop_button: str
     wa_forget_button: str
+    # /mydata: the messenger accounts and the requests to link one (Telegram and WhatsApp)
+    mydata_accounts: str
+    mydata_account: str
+    mydata_link: str
+    mydata_link_done: str
+    mydata_link_open: str
+    wa_mydata_button: str
+    # Linking from Telegram: the phone of a WhatsApp-only member, confirmed from WhatsApp
+    tg_link_offer: str
+    tg_linked: str
+    wa_tg_linked: str
+    wa_link_unusable: str
     wa_link_offer: str
     wa_linked: str
     link_done: str

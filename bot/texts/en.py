@@ -654,11 +654,28 @@ EN = Texts(
         ("unsubscribe", "stop"),
         ("forget", "forget"),
         ("help", "help"),
+        ("my data", "mydata"),
+        ("mydata", "mydata"),
     ),
     wa_unknown="Sorry, I did not get that. Type “menu” or pick an item below.",
     wa_qr_line="I want to join the loyalty program, my code:",
     wa_stop_button="Stop promotions",
     wa_forget_button="Delete my data",
+    mydata_accounts="\n\n<b>Messengers</b>\n{accounts}",
+    mydata_account="{channel}: {account}, since {since}",
+    mydata_link="{at} — linking {channel} {account}: {state}",
+    mydata_link_done="confirmed",
+    mydata_link_open="not confirmed",
+    wa_mydata_button="My data",
+    tg_link_offer=(
+        "This number is already in the program through WhatsApp. To use your card here too, "
+        "send us on WhatsApp: <code>link {code}</code> (the code is good for a day). "
+        "Nothing is merged without your confirmation from WhatsApp. "
+        "Or send another number."
+    ),
+    tg_linked="Done: Telegram is linked to your card. Points and history are shared. /balance — your balance.",
+    wa_tg_linked="Done: Telegram is linked to your card. Points and history are shared.",
+    wa_link_unusable="That code does not work: it is wrong, expired or used. Ask for a new one in Telegram by sending your number there.",
     wa_link_offer=(
         "This number is already in the program through Telegram. To use your card here too, "
         "send our Telegram bot: <code>/link {code}</code> (the code is good for a day). "

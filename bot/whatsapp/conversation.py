@@ -9,6 +9,7 @@ number itself (the platform verified it), so that question is never asked.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from bot.services.signup import (
 )
 from bot.services.sources import whatsapp_link
 from bot.settings import Settings
+from bot.telegram.mydata import mydata_text
 from bot.telegram.receipt_claim import refusal_text
 from bot.telegram.render import balance_text, history_text
 from bot.texts import Texts, texts_for
@@ -50,7 +52,17 @@ ROW_TITLE = 24
 
 CONSENT, ADS, FORGET = "consent", "ads", "forget"
 QUESTIONS = (Step.NAME, Step.BIRTHDAY, Step.GENDER, Step.CITY, Step.INTERESTS)
-MENU_ACTIONS = ("balance", "card", "history", "invite", "profile", "stop", "forget", "help")
+MENU_ACTIONS = (
+    "balance",
+    "card",
+    "history",
+    "invite",
+    "profile",
+    "mydata",
+    "stop",
+    "forget",
+    "help",
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,7 @@ class Chat:
             "profile": t.menu_profile,
             "stop": t.wa_stop_button,
             "forget": t.wa_forget_button,
+            "mydata": t.wa_mydata_button,
             "help": t.menu_help,
         }
         rows = [
@@ -443,6 +456,9 @@ async def _member(chat: Chat, msg: Incoming, payload: str | None) -> None:
         if ref is not None and ref.kind == receipts.RECEIPT_KIND:
             await _claim_receipt(chat, payload)
             return
+    if msg.data is None and (code := _LINK.match(msg.text.strip())) is not None:
+        await _link(chat, code.group(1))
+        return
     action = _action(chat, msg)
     if chat.state == FORGET and action in ("forget:yes", "forget:no"):
         await _forget_answer(chat, action == "forget:yes")
@@ -457,8 +473,12 @@ async def _member(chat: Chat, msg: Incoming, payload: str | None) -> None:
         "profile": _profile,
         "stop": _stop,
         "forget": _forget,
+        "mydata": _mydata,
         "help": _help,
     }
+    if action is not None and action.startswith("history:") and action[8:].isdigit():
+        await _history(chat, int(action[8:]))
+        return
     if action == "menu" or action is None:
         await chat.menu(None if action == "menu" else chat.texts.wa_unknown)
         return
@@ -506,9 +526,34 @@ async def _card(chat: Chat) -> None:
     )
 
 
-async def _history(chat: Chat) -> None:
-    page = await history_page(chat.session, await _customer_id(chat), 0)
-    await chat.say(history_text(chat.texts, page, chat.settings.zone))
+async def _history(chat: Chat, page_number: int = 0) -> None:
+    """One page of operations, newest first; reply buttons turn the pages (as in Telegram)."""
+    t = chat.texts
+    page = await history_page(chat.session, await _customer_id(chat), page_number)
+    pairs = []
+    if page.page > 0:
+        pairs.append((t.history_newer, f"history:{page.page - 1}"))
+    if page.has_older:
+        pairs.append((t.history_older, f"history:{page.page + 1}"))
+    await chat.say(history_text(t, page, chat.settings.zone), _buttons(pairs) if pairs else None)
+
+
+async def _mydata(chat: Chat) -> None:
+    """Everything held about the person, as a message and as a JSON file (audited)."""
+    t = chat.texts
+    data = await acc.my_data(chat.session, chat.settings.program, chat.account)
+    if data is None:
+        await chat.say(t.forget_nothing)
+        return
+    await chat.say(mydata_text(t, data, chat.settings.zone))
+    payload = json.dumps(data.as_json(), ensure_ascii=False, indent=2).encode()
+    await chat.client.send_document(
+        chat.to,
+        payload,
+        filename="mydata.json",
+        caption=whatsapp_text(t.mydata_caption),
+        mime_type="application/json",
+    )
 
 
 async def _invite(chat: Chat) -> None:
@@ -580,6 +625,16 @@ async def _forget_answer(chat: Chat, yes: bool) -> None:
         advertising_text(t, settings),
     )
     await chat.say(t.forgotten)
+
+
+_LINK = re.compile(r"^/?(?:link|связать|привязать)\s*(\d{6})$", re.IGNORECASE)
+
+
+async def _link(chat: Chat, code: str) -> None:
+    """The member confirms, from WhatsApp, that a Telegram account (it typed their phone) is
+    theirs: it joins their card; the Telegram chat is told through the outbox."""
+    linked = await acc.confirm_link(chat.session, chat.account, code)
+    await chat.say(chat.texts.wa_tg_linked if linked is not None else chat.texts.wa_link_unusable)
 
 
 async def _help(chat: Chat) -> None:

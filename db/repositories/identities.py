@@ -6,15 +6,17 @@ join); every write of one here writes the other in the same transaction.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import Customer, FsmRecord, Identity, IdentityLink
+from db.models import Customer, FsmRecord, Identity, IdentityLink, LedgerEntry
 from db.repositories.rows import InsertOnce, rows_changed, table_of
 
 TELEGRAM = "telegram"
@@ -65,10 +67,39 @@ async def attach(
     return True
 
 
-async def detach_all(session: AsyncSession, customer_id: int) -> None:
-    """Forget every account of the customer (with the person: /forget)."""
+async def detach_all(session: AsyncSession, customer_id: int) -> list[tuple[str, str]]:
+    """Forget every account of the customer (with the person: /forget); the accounts it held.
+
+    Everything keyed by one of those accounts goes too: link codes made for the customer or
+    offered to one of their accounts (a WhatsApp account's id is the phone number), and the
+    chat's place in a conversation (`fsm_records` keyed `<channel>:<account>`).
+    """
+    accounts = [
+        (row.channel, row.account_id)
+        for row in await session.execute(
+            select(Identity.channel, Identity.account_id).where(Identity.customer_id == customer_id)
+        )
+    ]
     await session.execute(delete(Identity).where(Identity.customer_id == customer_id))
     await session.execute(delete(IdentityLink).where(IdentityLink.customer_id == customer_id))
+    for channel, account_id in accounts:
+        await session.execute(
+            delete(IdentityLink).where(
+                IdentityLink.channel == channel, IdentityLink.account_id == account_id
+            )
+        )
+        await session.execute(delete(FsmRecord).where(FsmRecord.key == f"{channel}:{account_id}"))
+    return accounts
+
+
+async def purge_links(session: AsyncSession, now: datetime) -> int:
+    """Link codes nobody confirmed in time: they name a messenger account (a phone number)."""
+    result = await session.execute(
+        delete(IdentityLink)
+        .where(IdentityLink.used_at.is_(None), IdentityLink.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result)
 
 
 async def touch(session: AsyncSession, channel: str, account_id: str, now: datetime) -> None:
@@ -154,6 +185,59 @@ async def add_link(
         )
     )
     await session.flush()
+
+
+async def offer_link_code(
+    session: AsyncSession,
+    customer_id: int,
+    channel: str,
+    account_id: str,
+    now: datetime,
+    ttl: timedelta = timedelta(hours=24),
+) -> str:
+    """A fresh one-time six-digit code for adding this account to the customer (not committed)."""
+    for _attempt in range(5):
+        code = f"{secrets.randbelow(10**6):06d}"
+        try:
+            async with session.begin_nested():
+                await add_link(session, code, customer_id, channel, account_id, now, now + ttl)
+            return code
+        except IntegrityError:
+            continue
+    raise RuntimeError("no free link code")
+
+
+async def has_channel(session: AsyncSession, customer_id: int, channel: str) -> bool:
+    found = await session.scalar(
+        select(Identity.id).where(Identity.customer_id == customer_id, Identity.channel == channel)
+    )
+    return found is not None
+
+
+async def release_pending(session: AsyncSession, customer_id: int) -> bool:
+    """Drop a signup in progress (no points, no purchases) whose account joins a member's card.
+
+    The same person confirmed from their other messenger that the account is theirs: the
+    half-filled row goes, as an abandoned signup would (its identity and consent rows with it).
+    """
+    holds = select(LedgerEntry.id).where(LedgerEntry.customer_id == customer_id).exists()
+    result = await session.execute(
+        delete(Customer)
+        .where(Customer.id == customer_id, Customer.status == "pending", ~holds)
+        .execution_options(synchronize_session=False)
+    )
+    return rows_changed(result) == 1
+
+
+async def links_of(session: AsyncSession, customer_id: int) -> list[IdentityLink]:
+    """Every request to add an account to the customer, oldest first (for /mydata)."""
+    return list(
+        await session.scalars(
+            select(IdentityLink)
+            .where(IdentityLink.customer_id == customer_id)
+            .order_by(IdentityLink.id)
+        )
+    )
 
 
 async def take_link(

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import (
     Customer,
     FsmRecord,
+    Identity,
+    IdentityLink,
     JobRun,
     JobSetting,
     LedgerEntry,
@@ -287,14 +289,28 @@ async def purge_pending_customers(session: AsyncSession, created_before: datetim
     A pending row that holds ledger entries took over an imported customer (their points) at
     the phone step: it stays, the shop's records of that person are not purged with a form."""
     holds_points = select(LedgerEntry.id).where(LedgerEntry.customer_id == Customer.id).exists()
-    result = await session.execute(
-        delete(Customer)
-        .where(
-            Customer.status == "pending",
-            Customer.created_at < created_before,
-            ~holds_points,
-        )
+    doomed = select(Customer.id).where(
+        Customer.status == "pending",
+        Customer.created_at < created_before,
+        ~holds_points,
+    )
+    # What is keyed by their messenger accounts (a WhatsApp account is the phone number) goes
+    # with them: the chat's form and any link code offered to the account.
+    accounts = select(Identity.channel + ":" + Identity.account_id).where(
+        Identity.customer_id.in_(doomed)
+    )
+    await session.execute(
+        delete(FsmRecord)
+        .where(FsmRecord.key.in_(accounts))
         .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(IdentityLink)
+        .where((IdentityLink.channel + ":" + IdentityLink.account_id).in_(accounts))
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(
+        delete(Customer).where(Customer.id.in_(doomed)).execution_options(synchronize_session=False)
     )
     return rows_changed(result)
 

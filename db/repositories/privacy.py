@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Consent, ConsentText, Customer, Delivery, Purchase, Source
@@ -51,6 +52,51 @@ async def skip_pending_deliveries(session: AsyncSession, customer_id: int) -> in
         .execution_options(synchronize_session=False)
     )
     return rows_changed(result)
+
+
+async def scrub_deliveries(session: AsyncSession, customer_id: int, needles: list[str]) -> int:
+    """Blank the outbox payloads that name the person (their phone, name, account id).
+
+    Their own messages and the staff's (alerts carry customer numbers only, but a free text
+    could quote a name): each payload is read as JSON text, both with and without escapes,
+    so the search is the same on every engine. The row stays (the count of what was sent).
+    """
+    wanted = [needle for needle in needles if needle]
+    if not wanted:
+        return 0
+    rows = await session.execute(
+        select(Delivery.id, Delivery.payload).where(
+            or_(Delivery.customer_id == customer_id, Delivery.customer_id.is_(None))
+        )
+    )
+    hit = []
+    for row_id, payload in rows:
+        plain = json.dumps(payload, ensure_ascii=False, default=str)
+        escaped = json.dumps(payload, default=str)
+        if any(needle in plain or needle in escaped for needle in wanted):
+            hit.append(row_id)
+    if hit:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(hit))
+            .values(payload={})
+            .execution_options(synchronize_session=False)
+        )
+    return len(hit)
+
+
+async def drop_chat_notices(session: AsyncSession, telegram_ids: list[int]) -> None:
+    """The notices sent to the person's own chat outside their customer row (a link confirmed)."""
+    if telegram_ids:
+        await session.execute(
+            delete(Delivery)
+            .where(
+                Delivery.customer_id.is_(None),
+                Delivery.kind == "account_linked",
+                Delivery.chat_id.in_(telegram_ids),
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def consent_history(

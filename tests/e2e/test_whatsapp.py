@@ -241,6 +241,8 @@ async def test_a_person_on_both_messengers_is_one_customer_after_confirming(
     assert "не подошёл" in wrong.text
     done = await bot.say(user, f"/link {code}")
     assert "WhatsApp подключён" in done.text
+    told = await wa.next_message(wa_id)  # and WhatsApp hears of it (its window is open)
+    assert told.text.startswith("Готово: WhatsApp подключён")
     again = await bot.say(user, f"/link {code}")
     assert "не подошёл" in again.text  # one-time
 

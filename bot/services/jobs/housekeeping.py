@@ -1,7 +1,9 @@
 """Privacy housekeeping: what is kept only while it serves a purpose is deleted after it.
 
 Abandoned signups (a pending customer and half-filled forms) go after `pending_purge_days`;
-staff invites nobody used and purchase QRs nobody scanned go once their window has passed.
+staff invites nobody used, purchase QRs nobody scanned and messenger link codes nobody
+confirmed (they name a WhatsApp number) go once their window has passed. A purged signup
+takes its messenger accounts, their chat forms and link codes with it.
 Customers who withdraw consent need nothing here: `privacy.forget` deletes them at once.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from bot.services.jobs.context import JobCounts, RunContext
+from db.repositories import identities
 from db.repositories import jobs as repo
 
 
@@ -21,6 +24,7 @@ async def run(ctx: RunContext, day: date) -> JobCounts:
             + await repo.purge_forms(session, cutoff)
             + await repo.purge_staff_invites(session, ctx.now)
             + await repo.purge_receipt_tokens(session, ctx.now - ctx.config.receipt_window)
+            + await identities.purge_links(session, ctx.now)
         )
         await session.commit()
     return JobCounts(purged, 0)
