@@ -203,13 +203,15 @@ async def test_the_owner_is_answered_before_the_recipients_are_prepared(
     bot = running
     chats = await add_customers(bot, {}, {})
     gate = asyncio.Event()
-    original = campaign_repo.expand_slice
+    original = campaign_repo.claim_slice
 
     async def held(*args: Any, **kw: Any) -> Any:
-        await gate.wait()  # the expansion of a big base, still going on
+        # The expansion of a big base, still going on (held before its slice takes SQLite's
+        # one write lock: a real slice holds it briefly, this one would hold it for the test).
+        await gate.wait()
         return await original(*args, **kw)
 
-    monkeypatch.setattr(campaign_repo, "expand_slice", held)
+    monkeypatch.setattr(campaign_repo, "claim_slice", held)
     menu = await bot.say(OWNER, "/broadcast")
     confirm = await compose(bot, await bot.press(OWNER, menu, "👥 Все (2)"))
     progress = await bot.press(OWNER, confirm, "🚀 Отправить сейчас")
