@@ -225,16 +225,20 @@ async def create(
 
 
 def _payload(row: Campaign) -> dict[str, object]:
-    return {
+    payload: dict[str, object] = {
         "text": row.text,
         "photo": row.photo_file_id,
         "photo_campaign": row.id if row.photo_data is not None else None,
         "button_url": row.button_url,
-        "campaign": row.id,
-        "promotion": row.promotion_id,
-        # Without a {code} in the text the code hides behind a "show my promo code" button.
-        "promo_button": row.promotion_id is not None and CODE_PLACEHOLDER not in row.text,
     }
+    if row.promotion_id is not None:
+        payload |= {
+            "campaign": row.id,
+            "promotion": row.promotion_id,
+            # Without a {code} in the text the code hides behind a "show my promo code" button.
+            "promo_button": CODE_PLACEHOLDER not in row.text,
+        }
+    return payload
 
 
 SLICE = 50_000  # customer ids per expansion transaction
