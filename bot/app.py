@@ -164,6 +164,7 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
             timeout=config.send_timeout,
             sessions=sessions,
             photos=campaigns.photo_loader(sessions),
+            codes=campaigns.code_loader(sessions),
         )
     }
     whatsapp = None

@@ -539,6 +539,8 @@ class Redemption(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+    # The promo code the sale carries (as typed, normalized): used when the purchase is recorded.
+    promo_code: Mapped[str | None] = mapped_column(String(16))
 
 
 class Promotion(Base):
@@ -682,6 +684,10 @@ class Campaign(Base):
     # at the start, and how far the expansion has got. A crash mid-way is resumed from there.
     expand_until: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     expanded_through: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A personal-code promotion: each non-holdout recipient gets their own code at the start.
+    promotion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("promotions.id", ondelete="SET NULL")
+    )
 
 
 class CampaignMember(Base):

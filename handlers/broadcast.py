@@ -15,17 +15,24 @@ from aiogram import Bot, Router, html
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.campaigns import CampaignError, check_button_url, check_text
 from bot.domain.segments import SegmentError, SegmentFilter
 from bot.domain.send_time import SendTimeError, parse_send_time
-from bot.services import audit, campaigns, segments
+from bot.services import audit, campaigns, promos, segments
 from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram import broadcast as ui
 from bot.telegram import campaign_view
-from bot.telegram.broadcast import BroadcastCb, BroadcastForm, PreviewUnsubscribeCb, owner_only
+from bot.telegram.broadcast import (
+    SAMPLE_CODE,
+    BroadcastCb,
+    BroadcastForm,
+    PreviewPromoCb,
+    PreviewUnsubscribeCb,
+    owner_only,
+)
 from bot.telegram.filters import NotCommand
 from bot.telegram.keyboards import cancel_only
 from bot.texts import Texts
@@ -36,6 +43,7 @@ def _campaign_error(texts: Texts, error: CampaignError) -> str:
         "text": texts.broadcast_bad_text,
         "button_url": texts.broadcast_bad_button,
         "start_at": texts.broadcast_past_time,
+        "promotion": texts.broadcast_bad_promotion,
     }
     return field_texts.get(error.field) or texts.broadcast_refused.format(problem=error.field)
 
@@ -137,6 +145,33 @@ class _BroadcastChat:
             await self.send(_campaign_error(self.texts, error))
             return
         await self.state.update_data(button_url=url)
+        await self.ask_promotion()
+
+    async def offered_promotions(self) -> list[promos.PromotionView]:
+        offered = await promos.campaign_promotions(self.session)
+        await self.session.rollback()
+        return offered
+
+    async def ask_promotion(self) -> None:
+        """The optional step: attach a personal-code promotion (skipped when there is none)."""
+        offered = await self.offered_promotions()
+        if not offered:
+            await self.preview()
+            return
+        await self.state.set_state(BroadcastForm.promotion)
+        markup = ui.promotion_choice(self.texts, offered)
+        await self.send(self.texts.broadcast_ask_promotion, reply_markup=markup)
+
+    async def take_promotion(self, value: str) -> None:
+        """A promotion from the list offered (a forged or stale id picks nothing), or none."""
+        chosen = None
+        if value.isdigit():
+            offered = await self.offered_promotions()
+            chosen = next((p for p in offered if p.id == int(value)), None)
+            if chosen is None:
+                await self.send(self.texts.broadcast_bad_promotion)
+                return
+        await self.state.update_data(promotion_id=chosen.id if chosen else None)
         await self.preview()
 
     async def preview(self) -> None:
@@ -148,6 +183,7 @@ class _BroadcastChat:
             data["text"],
             data.get("photo"),
             data.get("button_url"),
+            promotion=data.get("promotion_id") is not None,
         )
         size = await self.size(await self.segment())
         await self.state.set_state(BroadcastForm.confirm)
@@ -171,6 +207,7 @@ class _BroadcastChat:
                 segment_name=data.get("segment_name"),
                 photo_file_id=data.get("photo"),
                 button_url=data.get("button_url"),
+                promotion_id=data.get("promotion_id"),
                 start_at=start_at,
                 holdout_percent=self.settings.broadcast_holdout_percent,
                 **self._actor,
@@ -181,12 +218,19 @@ class _BroadcastChat:
             await self.send(_campaign_error(self.texts, error))
             return None
 
-    async def send_now(self, watcher: campaign_view.ProgressWatcher) -> None:
-        created = await self._create(None)
+    async def send_now(
+        self,
+        watcher: campaign_view.ProgressWatcher,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
+        """Scheduled for now and started in the background: the owner is answered at once
+        (the progress says "preparing") while a big segment is expanded; should this process
+        die first, the scheduler's tick starts it. Exactly one of them starts it."""
+        created = await self._create(datetime.now(UTC))
         if created is None:
             return
         rules = segments.rules_from(self.settings)
-        await campaigns.start(self.session, created.id, rules, **self._actor)
+        campaigns.start_in_background(sessions, created.id, rules, **self._actor)
         text, markup, _, _ = await campaign_view.render(
             self.session,
             self.texts,
@@ -279,6 +323,7 @@ async def on_button(
     settings: Settings,
     staff: StaffMember,
     campaign_watch: campaign_view.ProgressWatcher,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     current = await state.get_state() or ""
     if current.split(":")[-1] != callback_data.step:
@@ -295,8 +340,10 @@ async def on_button(
             await _on_builder_button(chat, message, action, value)
         elif current == BroadcastForm.button.state and action == "none":
             await chat.take_button(None)
+        elif current == BroadcastForm.promotion.state and action == "promo":
+            await chat.take_promotion(value)
         elif current == BroadcastForm.confirm.state and action == "now":
-            await chat.send_now(campaign_watch)
+            await chat.send_now(campaign_watch, sessions)
         elif current == BroadcastForm.confirm.state and action == "schedule":
             await chat.ask_time()
     except SegmentError as error:
@@ -355,6 +402,10 @@ async def on_preview_unsubscribe(query: CallbackQuery, texts: Texts) -> None:
     await query.answer(texts.broadcast_preview_unsubscribe, show_alert=True)
 
 
+async def on_preview_promo(query: CallbackQuery, texts: Texts) -> None:
+    await query.answer(texts.promo_your_code_alert.format(code=SAMPLE_CODE), show_alert=True)
+
+
 async def refuse(message: Message, texts: Texts) -> None:
     await message.answer(texts.owner_only)
 
@@ -370,4 +421,5 @@ def build_router() -> Router:
         on_button, StateFilter(BroadcastForm), BroadcastCb.filter(), owner
     )
     router.callback_query.register(on_preview_unsubscribe, PreviewUnsubscribeCb.filter())
+    router.callback_query.register(on_preview_promo, PreviewPromoCb.filter())
     return router

@@ -80,6 +80,7 @@ async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
                 segment_name=name,
                 photo_data=photo,
                 button_url=args.button_url,
+                promotion_id=getattr(args, "promotion", None),
                 start_at=start_at,
                 holdout_percent=holdout,
                 actor=ACTOR,

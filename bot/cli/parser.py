@@ -134,6 +134,13 @@ def _campaign_commands(commands: argparse._SubParsersAction) -> None:
     send.add_argument("--text", required=True, help="the message; Telegram HTML: <b>, <i>, <a>…")
     send.add_argument("--photo", type=Path, help="a photo (JPEG/PNG, up to 10 MB)")
     send.add_argument("--button-url", help="a link button under the message")
+    send.add_argument(
+        "--promotion",
+        type=int,
+        metavar="ID",
+        help="a personal-code promotion: each recipient gets their own code ({code} in the text "
+        "shows it, otherwise a 'show my promo code' button)",
+    )
     send.add_argument("--at", help='start later: "YYYY-MM-DD HH:MM" in the shop\'s TIMEZONE')
     send.add_argument(
         "--holdout",

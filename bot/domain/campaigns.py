@@ -148,3 +148,6 @@ def time_left(left: int, rate: float) -> timedelta:
 
 def results_window(started_at: datetime, days: int) -> tuple[datetime, datetime]:
     return started_at, started_at + timedelta(days=days)
+
+
+CODE_PLACEHOLDER = "{code}"  # where a campaign's text shows the recipient's own promo code

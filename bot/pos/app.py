@@ -150,7 +150,14 @@ class _Api:
             member = await self._member(session, caller, store, data)
             if redeem and self._settings.redeem_confirmation:
                 waiting = await self._confirmed(
-                    session, store, member.customer_id, amount, redeem, receipt_id, confirmation
+                    session,
+                    store,
+                    member.customer_id,
+                    amount,
+                    redeem,
+                    receipt_id,
+                    confirmation,
+                    promo_code,
                 )
                 if waiting is not None:
                     return waiting
@@ -185,6 +192,7 @@ class _Api:
         redeem: int,
         receipt_id: str,
         code: str | None,
+        promo_code: str | None = None,
     ) -> web.Response | None:
         """Spending points waits for the customer (REDEEM_CONFIRMATION): a 202 while they have
         not confirmed; None when they have, and the purchase (recorded by their tap, or now by
@@ -202,6 +210,8 @@ class _Api:
                 actor=_actor(store),
                 notify_chat=None,
                 lifetime=self._settings.redeem_confirmation_window,
+                promo_code=promo_code,
+                promo_guard=self._promo_guard,
             )
             if asked.status == "pending" and code is not None:
                 answer = await till.confirm_with_code(
@@ -212,7 +222,13 @@ class _Api:
                     actor=_actor(store),
                 )
                 if answer.purchase is not None and not answer.purchase.duplicate:
-                    return json_answer(_purchase_body(answer.purchase), status=201)
+                    body = _purchase_body(answer.purchase)
+                    applied = await promos.applied_to_purchase(
+                        session, answer.purchase.purchase_id, answer.purchase.amount
+                    )
+                    if applied is not None:
+                        body["promo"] = _promo(applied)
+                    return json_answer(body, status=201)
                 asked = answer.redemption
         except till.CustomerUnreachableError as error:
             raise ApiError(
@@ -220,6 +236,8 @@ class _Api:
             ) from None
         except till.WrongCodeError as error:
             raise ApiError(422, error.code, "the confirmation code does not match") from None
+        except promos.PromoRefusedError as refused:
+            raise promo_error(refused) from None
         if asked.status == "confirmed":
             return None  # recorded: record_purchase answers it as a duplicate, writing nothing
         if asked.status == "pending":

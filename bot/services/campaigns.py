@@ -17,6 +17,7 @@ Whether it paid off compares purchases within RESULTS_DAYS after the start by th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -26,9 +27,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain import campaigns as rules_
-from bot.domain.campaigns import CampaignError, CampaignState, GroupFigures
+from bot.domain.campaigns import CODE_PLACEHOLDER, CampaignError, CampaignState, GroupFigures
 from bot.domain.segments import SegmentFilter, SegmentRules
-from bot.services import audit
+from bot.services import audit, promos
 from db.base import utcnow
 from db.models import Campaign
 from db.repositories import campaigns as repo
@@ -75,6 +76,7 @@ class CampaignInfo:
     finished_at: datetime | None
     targeted: int  # in the segment (reachable) at the start
     held_out: int  # of them in the holdout
+    promotion_id: int | None = None  # personal codes handed out with it
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class Progress:
     skipped: int  # consent withdrawn meanwhile, frequency cap, cancelled
     left: int
     time_left: timedelta  # at the configured rate (quiet hours not counted)
+    preparing: bool = False  # the recipients are still being written (a big start)
 
     @property
     def total(self) -> int:
@@ -104,7 +107,7 @@ class Results:
     recipients: GroupFigures  # non-holdout members
     holdout: GroupFigures
     incremental_revenue: int | None  # kopecks; None without a holdout
-    promo_redemptions: int | None  # None until the promo codes' branch fills the hook
+    promo_redemptions: int | None  # None: the campaign carries no promotion
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ def _info(row: Campaign) -> CampaignInfo:
         finished_at=row.finished_at,
         targeted=row.targeted,
         held_out=row.held_out,
+        promotion_id=row.promotion_id,
     )
 
 
@@ -158,14 +162,19 @@ async def create(
     start_at: datetime | None = None,
     holdout_percent: int = DEFAULT_HOLDOUT,
     name: str = "",
+    promotion_id: int | None = None,
     actor: str,
     channel: audit.Channel | str,
     now: datetime | None = None,
 ) -> CampaignInfo:
     """A draft (start it with `start`), or scheduled when `start_at` is given. Commits.
 
-    Raises CampaignError (field, message) for a text, photo, link, holdout or time that cannot
-    be sent; nothing is stored then.
+    `promotion_id`: an active personal-code promotion; every non-holdout recipient gets their
+    own code at the start, shown where the text says `{code}`, otherwise behind a "show my
+    promo code" button.
+
+    Raises CampaignError (field, message) for a text, photo, link, holdout, time or promotion
+    that cannot be sent; nothing is stored then.
     """
     now = now or utcnow()
     with_photo = bool(photo_file_id) or photo_data is not None
@@ -178,6 +187,10 @@ async def create(
             raise CampaignError("start_at", "a time with its time zone")
         if start_at < now - timedelta(minutes=1):
             raise CampaignError("start_at", "in the past")
+    if promotion_id is not None and not await promos.usable_for_campaign(
+        session, promotion_id, now
+    ):
+        raise CampaignError("promotion", "not an active personal-code promotion")
     row = await repo.add(
         session,
         name=(name or re.sub(r"<[^>]+>", "", text).split("\n", 1)[0]).strip()[:100],
@@ -194,6 +207,7 @@ async def create(
         start_at=start_at,
         targeted=0,
         held_out=0,
+        promotion_id=promotion_id,
     )
     await audit.record(
         session,
@@ -204,18 +218,27 @@ async def create(
         segment=segment_name,
         holdout=holdout_percent,
         start_at=start_at.isoformat() if start_at else None,
+        promotion=promotion_id,
     )
     await session.commit()
     return _info(row)
 
 
 def _payload(row: Campaign) -> dict[str, object]:
-    return {
+    payload: dict[str, object] = {
         "text": row.text,
         "photo": row.photo_file_id,
         "photo_campaign": row.id if row.photo_data is not None else None,
         "button_url": row.button_url,
     }
+    if row.promotion_id is not None:
+        payload |= {
+            "campaign": row.id,
+            "promotion": row.promotion_id,
+            # Without a {code} in the text the code hides behind a "show my promo code" button.
+            "promo_button": CODE_PLACEHOLDER not in row.text,
+        }
+    return payload
 
 
 SLICE = 50_000  # customer ids per expansion transaction
@@ -268,6 +291,37 @@ async def start(
     return Started(campaign_id, row.targeted, row.held_out)
 
 
+_background: set[asyncio.Task[None]] = set()
+
+
+def start_in_background(
+    sessions: async_sessionmaker[AsyncSession],
+    campaign_id: int,
+    rules: SegmentRules,
+    *,
+    actor: str,
+    channel: audit.Channel | str,
+) -> asyncio.Task[None]:
+    """`start` in a task of its own, so that the caller (the owner's update) answers at once
+    while a big segment is expanded. The campaign should be scheduled for now (`create` with
+    `start_at=now`): if this process dies first, `tick` starts it; of the two, the conditional
+    UPDATE lets exactly one start it."""
+
+    async def run() -> None:
+        try:
+            async with sessions() as session:
+                await start(session, campaign_id, rules, actor=actor, channel=channel)
+        except WrongStateError:  # the tick (or another process) started it first
+            return
+        except Exception:  # the tick resumes an interrupted expansion
+            log.exception("campaign %s: background start failed", campaign_id)
+
+    task = asyncio.create_task(run())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return task
+
+
 async def expand(
     session: AsyncSession,
     campaign_id: int,
@@ -282,6 +336,7 @@ async def expand(
     await session.refresh(row)
     segment = SegmentFilter.from_dict(row.segment)
     payload, holdout, until = _payload(row), row.holdout_percent, row.expand_until
+    promotion_id = row.promotion_id
     after = row.expanded_through
     await session.commit()
     while after < until:
@@ -299,6 +354,9 @@ async def expand(
             after,
             through,
         )
+        if promotion_id is not None:  # the slice's recipients' codes, in the same transaction
+            recipients = await repo.recipient_ids(session, campaign_id, after, through)
+            await promos.issue_personal_codes(session, promotion_id, recipients, now=now)
         deliveries.ring_after_commit(session)
         await session.commit()
         after = through
@@ -420,12 +478,35 @@ async def progress(session: AsyncSession, campaign_id: int, rate: float) -> Prog
         got.skipped,
         got.left,
         rules_.time_left(got.left, rate),
+        preparing=row.state == CampaignState.SCHEDULED
+        or (
+            row.state in (CampaignState.RUNNING, CampaignState.PAUSED)
+            and row.expanded_through < row.expand_until
+        ),
     )
 
 
-async def promo_redemptions(session: AsyncSession, campaign_id: int) -> int | None:
-    """HOOK for the promo codes' branch: codes of this campaign redeemed. None: not counted."""
-    return None
+async def promo_redemptions(
+    session: AsyncSession, campaign_id: int, days: int = DEFAULT_RESULTS_DAYS
+) -> int | None:
+    """Redemptions of the codes handed out with this campaign (its promotion's codes of its
+    non-holdout members) within the results window, those released by a refund not counted.
+    None: the campaign carries no promotion."""
+    row = await _row(session, campaign_id)
+    if row.promotion_id is None:
+        return None
+    if row.started_at is None:
+        return 0
+    start, end = rules_.results_window(row.started_at, days)
+    return await repo.promo_redemptions(session, campaign_id, row.promotion_id, start, end)
+
+
+async def my_promo_code(session: AsyncSession, campaign_id: int, telegram_id: int) -> str | None:
+    """The code this campaign handed the customer with this Telegram id ("K7QM-3XWP"); None
+    when they were not sent it (not a recipient, the holdout, another campaign, no promotion):
+    a forged button reveals nothing."""
+    code = await repo.member_code(session, campaign_id, telegram_id)
+    return promos.shown_code(code) if code else None
 
 
 async def results(
@@ -454,13 +535,27 @@ async def results(
         recipients=recipients,
         holdout=holdout,
         incremental_revenue=rules_.incremental_revenue(recipients, holdout),
-        promo_redemptions=await promo_redemptions(session, campaign_id),
+        promo_redemptions=await promo_redemptions(session, campaign_id, days),
     )
 
 
 async def photo(session: AsyncSession, campaign_id: int) -> bytes | None:
     """The photo's bytes stored with a campaign (the channel uploads them once per process)."""
     return await repo.photo(session, campaign_id)
+
+
+def code_loader(
+    sessions: async_sessionmaker[AsyncSession],
+) -> Callable[[int], Awaitable[str | None]]:
+    """For the Telegram channel: outbox row id → its recipient's code of the campaign's
+    promotion ("K7QM-3XWP"), in a session of its own; None when there is none."""
+
+    async def load(delivery_id: int) -> str | None:
+        async with sessions() as session:
+            code = await repo.delivery_code(session, delivery_id)
+        return promos.shown_code(code) if code else None
+
+    return load
 
 
 def photo_loader(

@@ -46,6 +46,8 @@ __all__ = [
     "PromoSale",
     "PromotionView",
     "active_codes",
+    "add_sale",
+    "applied_to_purchase",
     "check_code",
     "create_promotion",
     "guard_from",
@@ -182,17 +184,19 @@ async def _look_up(
     amount: int,
     *,
     actor: str,
-    guard: GuessGuard,
+    guard: GuessGuard | None,
     now: datetime,
 ) -> tuple[repo.CodeRow, Applied]:
-    guard.admit(actor)
+    if guard is not None:
+        guard.admit(actor)
     code = rules.normalize_code(typed)
     row = await repo.code_row(session, code, customer_id) if code else None
     reason = (
         Refusal.UNKNOWN if row is None else rules.refusal(_facts(row), customer_id, amount, now)
     )
     if reason is not None:
-        guard.refused(actor)
+        if guard is not None:
+            guard.refused(actor)
         raise PromoRefusedError(reason)
     assert row is not None
     kind = Kind(row.kind)
@@ -214,7 +218,7 @@ async def check_code(
     amount: int,
     *,
     actor: str,
-    guard: GuessGuard,
+    guard: GuessGuard | None,
     now: datetime | None = None,
 ) -> Applied:
     """What the code would do on this check (the cashier's preview); PromoRefusedError if it
@@ -263,6 +267,46 @@ async def record_sale(
     return await ledger.commit_sale(session, sale)
 
 
+async def add_sale(
+    session: AsyncSession,
+    program: Program,
+    customer_id: int,
+    amount: int,
+    *,
+    code: str | None,
+    redeem: int = 0,
+    receipt_id: str | None = None,
+    store: str = "",
+    channel: str,
+    actor: str,
+    guard: GuessGuard | None = None,
+    now: datetime | None = None,
+) -> PromoSale:
+    """`record_sale` in the caller's transaction (not committed, nothing rolled back): for a
+    unit of work that records the sale among other changes (a redemption the customer
+    confirmed). The points cap applies to the discounted amount. Raises PromoRefusedError,
+    the ledger's errors, or `ledger.RecordedMeanwhileError` (the caller rolls back)."""
+    return await _sale(
+        session,
+        program,
+        customer_id,
+        amount,
+        code=code,
+        guard=guard,
+        redeem=redeem,
+        receipt_id=receipt_id,
+        store=store,
+        channel=channel,
+        actor=actor,
+        now=now or utcnow(),
+    )
+
+
+async def applied_to_purchase(session: AsyncSession, purchase_id: int, paid: int) -> Applied | None:
+    """The code a recorded purchase (of `paid` kopecks) used, as it applied; None without one."""
+    return await _applied_to(session, purchase_id, paid)
+
+
 async def _sale(
     session: AsyncSession,
     program: Program,
@@ -270,7 +314,7 @@ async def _sale(
     amount: int,
     *,
     code: str | None,
-    guard: GuessGuard,
+    guard: GuessGuard | None,
     redeem: int,
     receipt_id: str | None,
     store: str,
@@ -545,3 +589,25 @@ async def set_active(
         )
     await session.commit()
     return changed
+
+
+def shown_code(code: str) -> str:
+    """A stored code as people read it: K7QM-3XWP."""
+    return rules.format_code(code)
+
+
+async def usable_for_campaign(
+    session: AsyncSession, promotion_id: int, now: datetime | None = None
+) -> bool:
+    """An active personal-code promotion, not expired: one a broadcast may hand codes out for."""
+    return await repo.personal_usable(session, promotion_id, now or utcnow())
+
+
+async def campaign_promotions(
+    session: AsyncSession, now: datetime | None = None
+) -> list[PromotionView]:
+    """The promotions a broadcast may carry: active, personal, not expired, the bot's own
+    (win-back) ones left out."""
+    now = now or utcnow()
+    usable = set(await repo.personal_usable_ids(session, now))
+    return [view for view in await list_promotions(session) if view.id in usable]

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.phone import mask_phone
 from bot.domain.program import Program
-from bot.services import audit, ledger, members, permissions
+from bot.services import audit, ledger, members, permissions, promos
 from bot.services.permissions import Action, Grant
 from bot.services.staff import Role, StaffMember
 from db.base import utcnow
@@ -169,9 +169,15 @@ async def ask_redemption(
     actor: str,
     notify_chat: int | None,
     lifetime: timedelta,
+    promo_code: str | None = None,
+    promo_guard: promos.GuessGuard | None = None,
     now: datetime | None = None,
 ) -> RedemptionView:
     """Ask the customer to confirm spending `points` on a check of `amount` kopecks.
+
+    With `promo_code` the code is checked now (PromoRefusedError), the cap applies to the
+    discounted check, and the code goes with the request: the purchase recorded on the
+    customer's consent takes it (`promos.add_sale`), in that same transaction.
 
     Nothing is spent here. The same (store, receipt) asked again answers with the request made
     the first time (a till's retry), whatever its state now. Commits.
@@ -179,14 +185,20 @@ async def ask_redemption(
     now = now or utcnow()
     if amount <= 0 or points <= 0:
         raise ValueError("a redemption has a positive amount and points")
-    if points > (cap := program.redeem_cap(amount)):
-        raise ledger.RedeemCapError(cap)
     store = store.strip()
     known = await repo.redemption_by_receipt(session, store, receipt_id)
-    if known is not None:
+    if known is not None:  # a retry: its code was checked (and may be taken by now)
         if known.customer_id != customer_id:
             raise ledger.ReceiptClaimedError("this receipt belongs to another customer")
         return _view(known, now)
+    due, code = amount, None
+    if promo_code is not None:
+        applied = await promos.check_code(
+            session, promo_code, customer_id, amount, actor=actor, guard=promo_guard, now=now
+        )
+        due, code = applied.due, applied.code
+    if points > (cap := program.redeem_cap(due)):
+        raise ledger.RedeemCapError(cap)
     customer = await customer_repo.by_id(session, customer_id)
     if customer is None or customer.status != "active":
         raise ledger.CustomerNotFoundError(f"no customer {customer_id}")
@@ -209,6 +221,7 @@ async def ask_redemption(
         "attempts": 0,
         "created_at": now,
         "expires_at": now + lifetime,
+        "promo_code": code,
     }
     row = await repo.add_redemption(session, values)
     if row is None:  # asked at the same moment by a retry: answer with that one
@@ -221,7 +234,7 @@ async def ask_redemption(
         "redeem_ask",
         {
             "redemption_id": row.id,
-            "amount": amount,
+            "amount": due,
             "points": points,
             "store": store,
             "code": row.code,
@@ -237,8 +250,25 @@ async def _spend(
     session: AsyncSession, program: Program, row: repo.RedemptionRow, now: datetime
 ) -> ledger.PurchaseResult | None:
     """The purchase with the points, in the caller's transaction; None when the receipt was
-    recorded meanwhile (without the points): the caller rolls back, nothing is spent."""
+    recorded meanwhile (without the points), or the promo code can no longer be used: the
+    caller rolls back, nothing is spent. A request with a promo code is recorded through the
+    promo codes (the discount, the use taken, the cap on the discounted check)."""
     try:
+        if row.promo_code:
+            sale = await promos.add_sale(
+                session,
+                program,
+                row.customer_id,
+                row.amount,
+                code=row.promo_code,
+                redeem=row.points,
+                receipt_id=row.receipt_id,
+                store=row.store,
+                channel=row.channel,
+                actor=row.actor,
+                now=now,
+            )
+            return None if sale.purchase.duplicate else sale.purchase
         result = await ledger.add_purchase(
             session,
             program,
@@ -251,7 +281,7 @@ async def _spend(
             actor=row.actor,
             now=now,
         )
-    except ledger.RecordedMeanwhileError:
+    except (ledger.RecordedMeanwhileError, promos.PromoRefusedError):
         return None
     return None if result.duplicate else result
 
@@ -377,17 +407,33 @@ async def sell_without_points(
             await session.rollback()
             return await _settled(session, program, row, now)
     try:
-        result = await ledger.add_purchase(
-            session,
-            program,
-            row.customer_id,
-            row.amount,
-            receipt_id=row.receipt_id,
-            store=row.store,
-            channel=row.channel,
-            actor=row.actor,
-            now=now,
-        )
+        if row.promo_code:  # the sale keeps its promo code, without the points
+            result = (
+                await promos.add_sale(
+                    session,
+                    program,
+                    row.customer_id,
+                    row.amount,
+                    code=row.promo_code,
+                    receipt_id=row.receipt_id,
+                    store=row.store,
+                    channel=row.channel,
+                    actor=row.actor,
+                    now=now,
+                )
+            ).purchase
+        else:
+            result = await ledger.add_purchase(
+                session,
+                program,
+                row.customer_id,
+                row.amount,
+                receipt_id=row.receipt_id,
+                store=row.store,
+                channel=row.channel,
+                actor=row.actor,
+                now=now,
+            )
     except BaseException:
         await session.rollback()
         raise

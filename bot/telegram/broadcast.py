@@ -15,8 +15,10 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.domain.campaigns import CODE_PLACEHOLDER
 from bot.domain.segments import Lifecycle, SegmentError, SegmentFilter
 from bot.services.permissions import Action
+from bot.services.promos import PromotionView
 from bot.services.segments import SavedSegment, SegmentSize
 from bot.settings import Settings
 from bot.telegram.filters import Permitted
@@ -33,6 +35,7 @@ class BroadcastForm(StatesGroup):
     name = State()  # the name to save the built segment under
     text = State()
     button = State()
+    promotion = State()  # an optional personal-code promotion (only when one is active)
     confirm = State()  # preview shown: send now, schedule or cancel
     when = State()  # the time to schedule for
 
@@ -45,6 +48,10 @@ class BroadcastCb(CallbackData, prefix="bc"):
 
 class PreviewUnsubscribeCb(CallbackData, prefix="bcprev"):
     """The preview's copy of the unsubscribe button: it only explains itself to the owner."""
+
+
+class PreviewPromoCb(CallbackData, prefix="bcprevpromo"):
+    """The preview's copy of "show my promo code": it shows the owner a sample code."""
 
 
 def owner_only() -> Permitted:
@@ -251,6 +258,14 @@ def no_button(texts: Texts) -> InlineKeyboardMarkup:
     )
 
 
+def promotion_choice(texts: Texts, offered: list[PromotionView]) -> InlineKeyboardMarkup:
+    step = BroadcastForm.promotion
+    rows = [[_button(f"🎟 {p.name}", step, "promo", str(p.id))] for p in offered[:SAVED_SHOWN]]
+    rows.append([_button(texts.broadcast_no_promotion, step, "promo", "none")])
+    rows.append([cancel_button(texts)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def confirm_markup(texts: Texts) -> InlineKeyboardMarkup:
     step = BroadcastForm.confirm
     return InlineKeyboardMarkup(
@@ -262,11 +277,25 @@ def confirm_markup(texts: Texts) -> InlineKeyboardMarkup:
     )
 
 
-def preview_markup(texts: Texts, button_url: str | None) -> InlineKeyboardMarkup:
-    """The buttons customers get: the link (when given) and the unsubscribe button."""
+SAMPLE_CODE = "K7QM-3XWP"  # what the preview shows for a recipient's own code
+
+
+def preview_markup(
+    texts: Texts, button_url: str | None, promo_button: bool = False
+) -> InlineKeyboardMarkup:
+    """The buttons customers get: the link (when given), "show my promo code" (a promotion
+    without {code} in the text) and the unsubscribe button."""
     rows = []
     if button_url:
         rows.append([InlineKeyboardButton(text=texts.broadcast_button, url=button_url)])
+    if promo_button:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=texts.promo_show_button, callback_data=PreviewPromoCb().pack()
+                )
+            ]
+        )
     rows.append(
         [
             InlineKeyboardButton(
@@ -278,11 +307,22 @@ def preview_markup(texts: Texts, button_url: str | None) -> InlineKeyboardMarkup
 
 
 async def send_preview(
-    bot: Bot, chat_id: int, texts: Texts, text: str, photo: str | None, button_url: str | None
+    bot: Bot,
+    chat_id: int,
+    texts: Texts,
+    text: str,
+    photo: str | None,
+    button_url: str | None,
+    *,
+    promotion: bool = False,
 ) -> None:
-    """The message exactly as customers will see it (as `bot.telegram.delivery` sends it)."""
+    """The message exactly as customers will see it (as `bot.telegram.delivery` sends it);
+    with a promotion, a sample code where the text says {code}."""
     await bot.send_message(chat_id, texts.broadcast_preview_title)
-    markup = preview_markup(texts, button_url)
+    with_code = promotion and CODE_PLACEHOLDER in text
+    if with_code:
+        text = text.replace(CODE_PLACEHOLDER, f"<code>{SAMPLE_CODE}</code>")
+    markup = preview_markup(texts, button_url, promo_button=promotion and not with_code)
     if photo:
         await bot.send_photo(chat_id, photo, caption=text, reply_markup=markup)
     else:

@@ -87,14 +87,17 @@ def progress_text(texts: Texts, info: campaigns.CampaignInfo, got: campaigns.Pro
     return texts.campaign_progress.format(
         id=info.id,
         name=html.quote(plain_name(info)),
-        state=state_label(texts, got.state),
+        # "Send now" is scheduled for now and started in the background: running to the owner.
+        state=state_label(
+            texts, CampaignState.RUNNING if got.preparing and info.start_at else got.state
+        ),
         sent=got.sent,
         failed=got.failed,
         blocked=got.blocked,
         skipped=got.skipped,
         left=got.left,
         eta=eta(texts, got.time_left, got.state is CampaignState.RUNNING),
-    )
+    ) + ("\n\n" + texts.campaign_preparing if got.preparing else "")
 
 
 def _local(moment: datetime, zone: tzinfo) -> str:
@@ -167,7 +170,8 @@ async def render(
                 texts, await campaigns.results(session, campaign_id, results_days)
             )
     await session.rollback()  # read only: no transaction left open while Telegram answers
-    return text, _buttons(texts, campaign_id, got.state, view), got.state, got.left
+    left = max(got.left, 1) if got.preparing else got.left  # preparing: more to come
+    return text, _buttons(texts, campaign_id, got.state, view), got.state, left
 
 
 def listing_markup(texts: Texts, listed: list[campaigns.CampaignInfo]) -> InlineKeyboardMarkup:
@@ -248,7 +252,7 @@ class ProgressWatcher:
             except Exception as error:  # a lost message, a gone campaign, a database hiccup
                 log.warning("progress watcher stops: %s", type(error).__name__)
                 return
-            if state is not CampaignState.RUNNING or left == 0:
+            if state not in (CampaignState.RUNNING, CampaignState.SCHEDULED) or left == 0:
                 return
 
     async def close(self) -> None:

@@ -30,6 +30,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.domain.campaigns import CODE_PLACEHOLDER
 from bot.domain.money import format_rub
 from bot.domain.program import Program
 from bot.services import program as program_service
@@ -51,6 +52,13 @@ from bot.texts import Texts, texts_for
 
 class UnsubscribeCb(CallbackData, prefix="unsub"):
     """The button under every advertising message; who pressed it is the one who unsubscribes."""
+
+
+class PromoCodeCb(CallbackData, prefix="mycode"):
+    """ "Show my promo code" under a campaign's message: the code of whoever pressed it, for
+    that campaign (`campaigns.my_promo_code` checks they were sent it)."""
+
+    campaign: int
 
 
 class UnknownKindError(ValueError):
@@ -127,6 +135,16 @@ def _markup(texts: Texts, message: Outgoing) -> InlineKeyboardMarkup | None:
     rows: list[list[InlineKeyboardButton]] = []
     if url := message.payload.get("button_url") if message.kind in _OWNERS_TEXT else None:
         rows.append([InlineKeyboardButton(text=texts.broadcast_button, url=str(url))])
+    if message.kind == "campaign" and message.payload.get("promo_button"):
+        campaign = int(message.payload["campaign"])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=texts.promo_show_button,
+                    callback_data=PromoCodeCb(campaign=campaign).pack(),
+                )
+            ]
+        )
     if message.advertising:
         rows.append(
             [
@@ -140,6 +158,7 @@ def _markup(texts: Texts, message: Outgoing) -> InlineKeyboardMarkup | None:
 
 _OWNERS_TEXT = ("broadcast", "campaign")
 PhotoLoader = Callable[[int], Awaitable[bytes | None]]
+CodeLoader = Callable[[int], Awaitable[str | None]]  # outbox row id → the recipient's code
 
 
 class TelegramChannel:
@@ -158,12 +177,14 @@ class TelegramChannel:
         timeout: float = 15.0,
         sessions: async_sessionmaker[AsyncSession] | None = None,
         photos: PhotoLoader | None = None,
+        codes: CodeLoader | None = None,
     ) -> None:
         self._bot = bot
         self._program = program  # the seed; with `sessions`, the program as stored now
         self._sessions = sessions
         self._timeout = int(timeout)
         self._photos = photos
+        self._codes = codes
         self._uploaded: dict[int, str] = {}  # campaign id → Telegram's file_id
         self._uploading: dict[int, asyncio.Lock] = {}
 
@@ -186,6 +207,15 @@ class TelegramChannel:
             raise RejectedError("campaign photo missing")
         return BufferedInputFile(data, filename=f"campaign-{campaign}.jpg")
 
+    async def _with_code(self, message: Outgoing, text: str) -> str:
+        """The recipient's own promo code where the owner's text says {code}."""
+        if CODE_PLACEHOLDER not in text:
+            return text
+        code = await self._codes(message.delivery_id) if self._codes is not None else None
+        if code is None:
+            raise RejectedError("promo code missing")
+        return text.replace(CODE_PLACEHOLDER, f"<code>{html.quote(code)}</code>")
+
     async def _current_program(self) -> Program:
         if self._sessions is None:
             return self._program
@@ -199,6 +229,8 @@ class TelegramChannel:
             text = render_text(texts, program, message.kind, message.payload)
         except (UnknownKindError, KeyError, TypeError, ValueError) as error:
             raise RejectedError(f"cannot render: {type(error).__name__}") from None
+        if message.kind == "campaign" and message.payload.get("promotion") is not None:
+            text = await self._with_code(message, text)
         markup = _markup(texts, message)
         paid = True if message.paid_broadcast else None
         campaign = message.payload.get("photo_campaign") if message.kind == "campaign" else None

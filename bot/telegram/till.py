@@ -13,11 +13,12 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.money import format_rub
-from bot.services import ledger, till
+from bot.services import ledger, promos, till
 from bot.services import program as program_service
 from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram.keyboards import cancel_button
+from bot.telegram.promo_texts import refusal_text
 from bot.telegram.sale import sale_receipt_id
 from bot.texts import Texts
 
@@ -130,7 +131,12 @@ async def ask_customer_to_confirm(
             actor=cashier.actor,
             notify_chat=cashier.telegram_id,
             lifetime=settings.redeem_confirmation_window,
+            promo_code=data["promo"]["code"] if data.get("promo") else None,
         )
+    except promos.PromoRefusedError as refused:
+        await state.clear()
+        await message.answer(f"{refusal_text(texts, refused)}\n{texts.sale_cancelled}")
+        return
     except till.CustomerUnreachableError:
         await state.set_state(WaitForm.customer)
         await state.update_data(redemption_id=0)

@@ -453,6 +453,15 @@ class Texts:
     campaign_start_line: str
     campaign_results_text: str
     campaign_no_holdout: str
+    # A broadcast's personal promo codes (issue 11).
+    campaign_preparing: str
+    broadcast_ask_promotion: str
+    broadcast_no_promotion: str
+    broadcast_bad_promotion: str
+    promo_show_button: str
+    promo_your_code: str
+    promo_your_code_alert: str
+    promo_no_code: str
     # WhatsApp: no slash commands, so keywords and a list menu; linking two messengers.
     wa_menu_button: str
     wa_menu_title: str

@@ -33,7 +33,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import UtcDateTime
-from db.models import Campaign, CampaignMember, Consent, Customer, Delivery, Purchase
+from db.models import (
+    Campaign,
+    CampaignMember,
+    Consent,
+    Customer,
+    Delivery,
+    PromoCode,
+    PromoRedemption,
+    Purchase,
+)
 from db.repositories.rows import rows_changed
 
 HELD_STATES = ("paused", "cancelled")
@@ -329,5 +338,88 @@ async def holdout_sent(session: AsyncSession, campaign_id: int) -> int:
         .select_from(d)
         .join(m, and_(m.customer_id == d.customer_id, m.campaign_id == d.campaign_id))
         .where(d.campaign_id == campaign_id, m.holdout.is_(True))
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def recipient_ids(
+    session: AsyncSession, campaign_id: int, after: int, through: int
+) -> list[int]:
+    """The non-holdout members with ids in (after, through]: those who get a personal code."""
+    m = CampaignMember
+    rows = await session.scalars(
+        select(m.customer_id)
+        .where(
+            m.campaign_id == campaign_id,
+            m.customer_id > after,
+            m.customer_id <= through,
+            m.holdout.is_(False),
+        )
+        .order_by(m.customer_id)
+    )
+    return list(rows)
+
+
+async def member_code(session: AsyncSession, campaign_id: int, telegram_id: int) -> str | None:
+    """The personal code of the campaign's promotion held by the non-holdout member with this
+    Telegram id; None otherwise."""
+    m, c = CampaignMember, Customer
+    query = (
+        select(PromoCode.code)
+        .select_from(m)
+        .join(Campaign, Campaign.id == m.campaign_id)
+        .join(c, c.id == m.customer_id)
+        .join(
+            PromoCode,
+            and_(
+                PromoCode.promotion_id == Campaign.promotion_id,
+                PromoCode.customer_id == m.customer_id,
+            ),
+        )
+        .where(m.campaign_id == campaign_id, m.holdout.is_(False), c.telegram_id == telegram_id)
+    )
+    return await session.scalar(query.limit(1))
+
+
+async def delivery_code(session: AsyncSession, delivery_id: int) -> str | None:
+    """The personal code of the campaign's promotion for the recipient of one outbox row."""
+    d = Delivery
+    query = (
+        select(PromoCode.code)
+        .select_from(d)
+        .join(Campaign, Campaign.id == d.campaign_id)
+        .join(
+            PromoCode,
+            and_(
+                PromoCode.promotion_id == Campaign.promotion_id,
+                PromoCode.customer_id == d.customer_id,
+            ),
+        )
+        .where(d.id == delivery_id)
+    )
+    return await session.scalar(query.limit(1))
+
+
+async def promo_redemptions(
+    session: AsyncSession, campaign_id: int, promotion_id: int, start: datetime, end: datetime
+) -> int:
+    """Standing redemptions in [start, end) of the promotion's codes held by the campaign's
+    non-holdout members."""
+    m, r = CampaignMember, PromoRedemption
+    query = (
+        select(func.count())
+        .select_from(m)
+        .join(
+            PromoCode,
+            and_(PromoCode.promotion_id == promotion_id, PromoCode.customer_id == m.customer_id),
+        )
+        .join(r, r.code_id == PromoCode.id)
+        .where(
+            m.campaign_id == campaign_id,
+            m.holdout.is_(False),
+            r.released_at.is_(None),
+            r.created_at >= start,
+            r.created_at < end,
+        )
     )
     return int(await session.scalar(query) or 0)

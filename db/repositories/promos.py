@@ -390,3 +390,23 @@ async def winback_page(
         .limit(limit)
     )
     return list(rows)
+
+
+def _personal_usable(now: datetime) -> Any:
+    return and_(
+        Promotion.active.is_(True),
+        Promotion.personal.is_(True),
+        Promotion.system_key.is_(None),
+        or_(Promotion.expires_at.is_(None), Promotion.expires_at > now),
+    )
+
+
+async def personal_usable(session: AsyncSession, promotion_id: int, now: datetime) -> bool:
+    found = await session.scalar(
+        select(Promotion.id).where(Promotion.id == promotion_id, _personal_usable(now))
+    )
+    return found is not None
+
+
+async def personal_usable_ids(session: AsyncSession, now: datetime) -> list[int]:
+    return list(await session.scalars(select(Promotion.id).where(_personal_usable(now))))

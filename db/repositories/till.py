@@ -37,6 +37,7 @@ class RedemptionRow:
     notify_chat: int | None
     status: str
     expires_at: datetime
+    promo_code: str | None = None  # the sale's promo code, used when the purchase is recorded
 
 
 _COLUMNS = (
@@ -52,6 +53,7 @@ _COLUMNS = (
     redemptions.c.notify_chat,
     redemptions.c.status,
     redemptions.c.expires_at,
+    redemptions.c.promo_code,
 )
 _INSERT = InsertOnce(redemptions, (redemptions.c.store, redemptions.c.receipt_id), _COLUMNS)
 _BY_ID = select(*_COLUMNS).where(redemptions.c.id == bindparam("redemption"))

@@ -183,3 +183,42 @@ def test_broadcast_mistakes_are_one_line_and_queue_nothing(tmp_path: Path) -> No
         assert run.returncode == 2, (args, run.stderr)
         assert message in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert _count(tmp_path, Campaign) == 0 and _count(tmp_path, Delivery) == 0
+
+
+def test_broadcast_with_a_promotion_hands_out_personal_codes(tmp_path: Path) -> None:
+    from db.models import PromoCode, Promotion
+
+    _with_customers(tmp_path)
+    created = _clientbase(
+        tmp_path,
+        *("promos", "create", "--name", "Лично", "--kind", "fixed", "--value", "200"),
+        "--personal",
+    )
+    assert created.returncode == 0, created.stderr
+    shared = _clientbase(
+        tmp_path, *("promos", "create", "--name", "Всем", "--kind", "percent", "--value", "10")
+    )
+    assert shared.returncode == 0, shared.stderr
+
+    async def ids(session):  # type: ignore[no-untyped-def]
+        rows = await session.execute(select(Promotion.name, Promotion.id))
+        return dict(rows.all())
+
+    promotions = _database(tmp_path, ids)
+    refused = _clientbase(
+        tmp_path,
+        *("broadcast", "--segment", "all", "--text", "Код: {code}", "--yes"),
+        *("--promotion", str(promotions["Всем"])),
+    )
+    assert refused.returncode == 2 and "promotion" in refused.stderr
+    sent = _clientbase(
+        tmp_path,
+        *("broadcast", "--segment", "all", "--text", "Код: {code}", "--yes"),
+        *("--promotion", str(promotions["Лично"]), "--holdout", "20"),
+    )
+    assert sent.returncode == 0, sent.stderr
+    recipients = _count(tmp_path, CampaignMember, CampaignMember.holdout.is_(False))
+    assert recipients > 0
+    personal = PromoCode.customer_id.is_not(None)
+    assert _count(tmp_path, PromoCode, personal) == recipients  # the holdout has none
+    assert _count(tmp_path, Campaign, Campaign.promotion_id == promotions["Лично"]) == 1
