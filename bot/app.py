@@ -171,7 +171,9 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
     if settings.whatsapp_enabled:  # else a WhatsApp customer's row fails: never sent elsewhere
         client = build_whatsapp(settings)
         whatsapp = WhatsAppWebhook(client, sessions, settings)
-        channels["whatsapp"] = WhatsAppChannel(client, settings.program, settings)
+        channels["whatsapp"] = WhatsAppChannel(
+            client, settings.program, settings, codes=campaigns.code_loader(sessions)
+        )
     worker = DeliveryWorker(sessions, Channels(channels), config)
     return App(settings, engine, sessions, bot, dispatcher, worker, whatsapp)
 

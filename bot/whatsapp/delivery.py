@@ -17,10 +17,12 @@ import zlib
 from datetime import datetime, timedelta
 
 import httpx
+from aiogram import html
 from pywa_async import WhatsApp, types
 from pywa_async.errors import WhatsAppError
 from pywa_async.types.templates import BodyText, TemplateLanguage
 
+from bot.domain.campaigns import CODE_PLACEHOLDER
 from bot.domain.program import Program
 from bot.services.delivery import (
     Outgoing,
@@ -30,7 +32,7 @@ from bot.services.delivery import (
     TemporaryFailureError,
 )
 from bot.settings import Settings
-from bot.telegram.delivery import UnknownKindError, render_text
+from bot.telegram.delivery import CodeLoader, UnknownKindError, render_text
 from bot.texts import texts_for
 from bot.whatsapp.markup import one_line, whatsapp_text
 from db.base import utcnow
@@ -50,18 +52,38 @@ def window_open(last_message_at: datetime | None, now: datetime) -> bool:
 class WhatsAppChannel:
     """`bot.services.delivery.Channel` over a pywa client."""
 
-    def __init__(self, client: WhatsApp, program: Program, settings: Settings) -> None:
+    def __init__(
+        self,
+        client: WhatsApp,
+        program: Program,
+        settings: Settings,
+        codes: CodeLoader | None = None,
+    ) -> None:
         self._client = client
         self._program = program
         self._settings = settings
+        self._codes = codes  # a campaign recipient's own promo code, for its {code}
 
     async def send(self, message: Outgoing) -> int:
         texts = texts_for(message.language)
         try:
-            text = whatsapp_text(render_text(texts, self._program, message.kind, message.payload))
+            rendered = render_text(texts, self._program, message.kind, message.payload)
         except (UnknownKindError, KeyError, TypeError, ValueError) as error:
             raise RejectedError(f"cannot render: {type(error).__name__}") from None
-        if message.kind == "broadcast" and (url := message.payload.get("button_url")):
+        if message.kind == "campaign" and (
+            CODE_PLACEHOLDER in rendered or message.payload.get("promo_button")
+        ):
+            # WhatsApp has no reveal button here: the recipient's own code goes in the text.
+            code = await self._codes(message.delivery_id) if self._codes is not None else None
+            if code is None:
+                raise RejectedError("promo code missing")
+            shown = f"<code>{html.quote(code)}</code>"
+            if CODE_PLACEHOLDER in rendered:
+                rendered = rendered.replace(CODE_PLACEHOLDER, shown)
+            else:
+                rendered += "\n\n" + texts.promo_your_code.format(code=html.quote(code))
+        text = whatsapp_text(rendered)
+        if message.kind in ("broadcast", "campaign") and (url := message.payload.get("button_url")):
             text += f"\n\n{url}"
         to = str(message.chat_id)
         try:
