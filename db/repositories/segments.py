@@ -39,7 +39,7 @@ from bot.domain.segments import (
     SegmentRules,
     parse_rfm,
 )
-from db.models import Customer, Purchase, Segment
+from db.models import Customer, Identity, Purchase, Segment
 from db.repositories.rows import insert_unique, rows_changed
 
 _ACTIVE = "active"
@@ -138,12 +138,16 @@ def condition(segment: SegmentFilter, rules: SegmentRules) -> ColumnElement[bool
 
 
 def reachable() -> ColumnElement[bool]:
-    """Who an advertising message may go to: consent given (and not pending), not blocked."""
+    """Who an advertising message may go to: consent given (and not pending), not blocked, on
+    a messenger (Telegram, read from the row; else a WhatsApp identity)."""
+    on_whatsapp = exists().where(
+        Identity.customer_id == Customer.id, Identity.channel == "whatsapp"
+    )
     return and_(
         Customer.ads_opt_in.is_(True),
         Customer.consent_pending.is_(False),
         Customer.unreachable_at.is_(None),
-        Customer.telegram_id.is_not(None),
+        or_(Customer.telegram_id.is_not(None), on_whatsapp),
     )
 
 

@@ -12,6 +12,9 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.app import start_whatsapp
+from bot.domain import promos as promo_rules
+from bot.domain.promos import Kind
+from bot.domain.segments import SegmentFilter
 from bot.sandbox.fake_whatsapp import (
     APP_SECRET,
     PHONE_ID,
@@ -19,9 +22,9 @@ from bot.sandbox.fake_whatsapp import (
     VERIFY_TOKEN,
     FakeWhatsApp,
 )
-from bot.services import ledger, receipts, sources
+from bot.services import audit, campaigns, ledger, promos, receipts, segments, sources
 from bot.services.signup import invite_payload
-from db.models import Consent, Customer, FunnelEvent, Identity
+from db.models import Consent, Customer, FunnelEvent, Identity, PromoCode
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_signup import sign_up
 
@@ -315,3 +318,50 @@ async def test_the_whatsapp_sandbox_signs_up_from_the_demo_qr(tmp_path, monkeypa
     assert "152-ФЗ" in transcript and "Как вас зовут?" in transcript
     assert "100 баллов" in transcript
     assert transcript.rstrip().endswith("WhatsApp sandbox stopped.")
+
+
+async def test_a_campaign_with_personal_codes_reaches_a_whatsapp_member(
+    running: RunningBot, wa: FakeWhatsApp
+) -> None:
+    """A WhatsApp-only member with advertising consent is a recipient; with no reveal button
+    on WhatsApp, their own code is written into the message."""
+    consent = await wa.write(WA_ID, "Привет")
+    await wa.pick(WA_ID, consent, "✅ Согласен(на)")
+    birthday_q = await wa.write(WA_ID, "Анна")
+    gender_q = await wa.pick(WA_ID, birthday_q, "Пропустить")
+    city_q = await wa.pick(WA_ID, gender_q, "Пропустить")
+    interests_q = await wa.pick(WA_ID, city_q, "Пропустить")
+    ads_q = await wa.pick(WA_ID, interests_q, "Готово ✔️")
+    await wa.pick(WA_ID, ads_q, "Да, присылайте")
+    async with running.sessions() as session:
+        promotion = await promos.create_promotion(
+            session,
+            name="Лично для вас",
+            kind=Kind.FIXED,
+            value=200_00,
+            expires_at=datetime.now(UTC) + timedelta(days=10),
+            personal=True,
+            actor="owner:1",
+            channel=audit.Channel.SHELL,
+        )
+    rules = segments.rules_from(running.settings)
+    async with running.sessions() as session:
+        assert (await segments.size(session, SegmentFilter(), rules)).recipients == 1
+        created = await campaigns.create(
+            session,
+            text="Скидка по коду",
+            segment=SegmentFilter(),
+            holdout_percent=0,
+            promotion_id=promotion.id,
+            button_url="https://example.com/autumn",
+            actor="shell",
+            channel="shell",
+        )
+    async with running.sessions() as session:
+        await campaigns.start(session, created.id, rules, actor="shell", channel="shell")
+    got = await wa.next_message(WA_ID)
+    async with running.sessions() as session:
+        code = (await session.scalars(select(PromoCode.code))).one()
+    assert got.text.startswith("Скидка по коду")
+    assert promo_rules.format_code(code) in got.text
+    assert "https://example.com/autumn" in got.text
