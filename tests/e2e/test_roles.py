@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.sandbox.fake_telegram import FakeUser
 from bot.services import sources, team
+from bot.services.permissions import SHELL
 from db.models import AuditEntry, Customer, Staff, StaffInvite
 from tests.e2e.conftest import OWNER_ID, RunningBot
 from tests.e2e.test_signup import sign_up
@@ -186,8 +187,12 @@ async def test_a_manager_sees_the_figures_of_their_own_customers(running: Runnin
     bot = running
     people = await _people(bot)  # one customer signed up without a source
     async with bot.sessions() as session:
-        mine = await sources.source_for(session, bot.settings.link_key, "Центр", "Касса", "Мария")
-        theirs = await sources.source_for(session, bot.settings.link_key, "Центр", "Касса", "Олег")
+        mine = await sources.source_for(
+            session, bot.settings.link_key, "Центр", "Касса", "Мария", by=SHELL
+        )
+        theirs = await sources.source_for(
+            session, bot.settings.link_key, "Центр", "Касса", "Олег", by=SHELL
+        )
     for payload in (mine.payload, mine.payload, theirs.payload):
         await sign_up(bot, bot.new_user(), payload)
     answer = (await bot.say(people["manager"], "/stats")).text or ""

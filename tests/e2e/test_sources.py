@@ -7,6 +7,7 @@ from sqlalchemy import select
 from bot.sandbox.fake_telegram import FakeUser
 from bot.services import sources
 from bot.services.funnel import funnel_report
+from bot.services.permissions import SHELL
 from db.models import Customer
 from tests.e2e.conftest import OWNER_ID, RunningBot
 from tests.e2e.test_signup import sign_up
@@ -59,10 +60,10 @@ async def test_funnel_counts_completed_declined_and_abandoned(running: RunningBo
     bot = running
     async with bot.sessions() as session:
         maria = await sources.source_for(
-            session, bot.settings.link_key, "Тверская, 1", "Касса", "Мария"
+            session, bot.settings.link_key, "Тверская, 1", "Касса", "Мария", by=SHELL
         )
         oleg = await sources.source_for(
-            session, bot.settings.link_key, "Тверская, 1", "Касса", "Олег"
+            session, bot.settings.link_key, "Тверская, 1", "Касса", "Олег", by=SHELL
         )
     for _ in range(2):
         await sign_up(bot, bot.new_user(), maria.payload)
@@ -93,8 +94,10 @@ async def test_funnel_counts_completed_declined_and_abandoned(running: RunningBo
 async def test_a_disabled_source_counts_as_unknown(running: RunningBot) -> None:
     bot = running
     async with bot.sessions() as session:
-        poster = await sources.create_source(session, bot.settings.link_key, "Ленина, 5", "Плакат")
-        await sources.set_enabled(session, poster.id, False)
+        poster = await sources.create_source(
+            session, bot.settings.link_key, "Ленина, 5", "Плакат", by=SHELL
+        )
+        await sources.set_enabled(session, poster.id, False, by=SHELL)
     await sign_up(bot, bot.new_user(), poster.payload)
     async with bot.sessions() as session:
         customer = await session.scalar(select(Customer))

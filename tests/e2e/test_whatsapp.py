@@ -20,6 +20,7 @@ from bot.sandbox.fake_whatsapp import (
     FakeWhatsApp,
 )
 from bot.services import ledger, receipts, sources
+from bot.services.permissions import SHELL
 from bot.services.signup import invite_payload
 from db.models import Consent, Customer, FunnelEvent, Identity
 from tests.e2e.conftest import RunningBot
@@ -82,7 +83,7 @@ async def test_full_signup_from_a_wa_me_qr_then_balance_and_card(
 ) -> None:
     bot = running
     async with bot.sessions() as session:
-        link = await sources.source_for(session, bot.settings.link_key, "Тверская")
+        link = await sources.source_for(session, bot.settings.link_key, "Тверская", by=SHELL)
     url = sources.whatsapp_link(SHOP_NUMBER, "Хочу в программу", link.payload)
     assert url.startswith(f"https://wa.me/{SHOP_NUMBER}?text=")
     typed = f"Хочу в программу {link.payload}"
