@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports import funnel_text
 from bot.services import sources
-from bot.services.funnel import funnel_report
+from bot.services.funnel import sources_report
 from bot.services.permissions import Action
 from bot.services.printables import printables
 from bot.services.staff import StaffMember
@@ -202,9 +202,9 @@ async def on_qr_button(
 
 
 async def cmd_sources(
-    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings, staff: StaffMember
 ) -> None:
-    report = await funnel_report(session, settings.link_key)
+    report = await sources_report(session, settings.link_key, by=staff)
     if not report.rows:
         await message.answer(texts.sources_empty)
         return

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.permissions import Action, Actor, require
 from bot.services.sources import SourceLink, list_sources
 from db.repositories import sources as source_repo
 
@@ -92,3 +93,9 @@ async def funnel_report(
         channels.get("receipt_qr", 0),
         messengers,
     )
+
+
+async def sources_report(session: AsyncSession, link_key: bytes, *, by: Actor) -> FunnelReport:
+    """`/sources`: every source's funnel, for who may see the sources."""
+    require(by, Action.VIEW_SOURCES)
+    return await funnel_report(session, link_key)

@@ -466,9 +466,10 @@ async def purchases_to_return(
     receipt_id: str | None = None,
     customer_id: int | None = None,
 ) -> list[PurchaseLine]:
-    """Purchases this person may return, by receipt number or a customer's recent ones."""
-    if staff is None or not may_sell(staff):
-        return []
+    """Purchases this person may return, by receipt number or a customer's recent ones;
+    NotAllowedError for anyone without the right to return."""
+    if staff is None or permissions.allowed(staff, Action.RETURN) is None:
+        raise NotAllowedError("staff only")
     store = _their_store(staff)
     if receipt_id is not None:
         found = await repo.purchases_with_receipt(session, receipt_id, store)
