@@ -19,13 +19,20 @@ from tests.e2e.test_signup import sign_up
 OWNER = FakeUser(id=OWNER_ID, first_name="Ольга")
 STAFF_ONLY = "Эта команда для сотрудников магазина."
 OWNER_ONLY = "Эта команда доступна только владельцу магазина."
-CUSTOMER_MENU = ["start", "card", "balance", "history", "invite", "profile", "mydata", "help"]
-OWNER_MENU = [
-    "start", "sale", "receipt", "stats", "sources", "qr", "staff", "export", "import",
-    "schedule", "id", "help",
+CUSTOMER_MENU = [
+    "start", "card", "balance", "history", "promos", "invite", "profile", "mydata", "stop", "help",
 ]  # fmt: skip
-MANAGER_MENU = ["start", "sale", "receipt", "stats", "staff", "id", "help"]
-CASHIER_MENU = ["start", "sale", "receipt", "id", "help"]
+OWNER_MENU = [
+    "start", "sale", "return", "find", "receipt", "my", "stats", "sources", "qr", "staff",
+    "export", "import", "broadcast", "campaigns", "promo", "schedule", "program", "audit", "id",
+    "help",
+]  # fmt: skip
+# A manager broadcasts to and lists the campaigns of their own customers only.
+MANAGER_MENU = [
+    "start", "sale", "return", "find", "receipt", "my", "stats", "staff", "broadcast",
+    "campaigns", "id", "help",
+]  # fmt: skip
+CASHIER_MENU = ["start", "sale", "return", "find", "receipt", "my", "id", "help"]
 
 
 async def _hire(bot: RunningBot, person: FakeUser, role_button: str) -> str:
@@ -184,20 +191,32 @@ async def test_the_bot_refuses_and_nothing_changes(running: RunningBot, who: str
 
 
 async def test_a_manager_sees_the_figures_of_their_own_customers(running: RunningBot) -> None:
+    """The same report and charts as the owner's, over the customers of the codes linked to
+    the manager (`sources.staff_id`); a code with their name linked to nobody is not theirs."""
     bot = running
     people = await _people(bot)  # one customer signed up without a source
     async with bot.sessions() as session:
-        mine = await sources.source_for(
-            session, bot.settings.link_key, "Центр", "Касса", "Мария", by=SHELL
+        maria = await session.scalar(
+            select(Staff.id).where(Staff.telegram_id == people["manager"].id)
         )
-        theirs = await sources.source_for(
-            session, bot.settings.link_key, "Центр", "Касса", "Олег", by=SHELL
+        oleg = await session.scalar(
+            select(Staff.id).where(Staff.telegram_id == people["cashier"].id)
         )
-    for payload in (mine.payload, mine.payload, theirs.payload):
+        key = bot.settings.link_key
+        mine = await sources.source_for(session, key, "Центр", "Касса", by=SHELL, staff_id=maria)
+        theirs = await sources.source_for(session, key, "Центр", "Касса", by=SHELL, staff_id=oleg)
+        namesake = await sources.source_for(session, key, "Центр", "Плакат", "Мария", by=SHELL)
+    for payload in (mine.payload, mine.payload, theirs.payload, namesake.payload):
         await sign_up(bot, bot.new_user(), payload)
-    answer = (await bot.say(people["manager"], "/stats")).text or ""
-    assert answer.startswith("<b>Ваши клиенты</b> (источников с вашим именем: 1)")
-    assert "Клиентов: 2, новых за неделю: 2" in answer
+    head = await bot.say(people["manager"], "/stats")
+    assert (head.text or "").startswith("<b>Ваши клиенты</b>: их привели ваши QR-коды (1).")
+    figures = await bot.reply(people["manager"])
+    assert "Клиентов: 2 (за эту неделю +2)" in (figures.text or "")
+    charts = [await bot.reply(people["manager"]) for _ in range(5)]
+    assert [c.method for c in charts] == ["sendMediaGroup"] * 5  # as the owner gets them
+    await bot.quiet()
+    owners = await bot.say(OWNER, "/stats")
+    assert "Клиентов: 5 (за эту неделю +5)" in (owners.text or "")
 
 
 @pytest.mark.parametrize("settings_overrides", [{"owner_ids": []}])
