@@ -371,3 +371,33 @@ async def test_a_manager_sees_only_the_customers_their_sources_brought(
     assert [top.spend for top in mine_only.top] == [100_000]
     assert [row.source.id for row in own.funnel.rows if row.source] == [mine.id]
     assert isinstance(whole, stats.StatsReport) and whole.customers == 6
+
+
+async def test_a_forged_segment_cannot_widen_a_managers_broadcast(
+    sessions: async_sessionmaker,
+) -> None:
+    await _people(sessions)
+    async with sessions() as session:
+        maria = await session.scalar(select(Staff.id).where(Staff.telegram_id == MANAGER))
+        mine = Source(store="Центр", campaign="Касса", employee="Мария", staff_id=maria)
+        theirs = Source(store="Центр", campaign="Касса", employee="Олег")
+        session.add_all([mine, theirs])
+        await session.commit()
+        manager = await _member(session, "manager")
+        owner = await _member(session, "owner")
+        cut = campaigns.restricted
+        assert (await cut(session, manager, SegmentFilter())).source_ids == (mine.id,)
+        forged = SegmentFilter(source_ids=(theirs.id,), gender="female")
+        assert await cut(session, manager, forged) == SegmentFilter(
+            source_ids=(0,), gender="female"
+        )
+        both = SegmentFilter(source_ids=(mine.id, theirs.id))
+        assert (await cut(session, manager, both)).source_ids == (mine.id,)
+        assert await cut(session, owner, forged) == forged
+        made = await campaigns.create(
+            session, text="Мои", segment=forged, by=manager, actor="forged", channel="messenger"
+        )
+        assert made.created_by == f"tg:{MANAGER}"  # theirs, whatever actor was claimed
+        assert [c.id for c in await campaigns.listing(session, by=manager)] == [made.id]
+        with pytest.raises(NotAllowedError):  # a shared list: only who may message everyone
+            await segments.delete(session, "x", by=manager, actor="x", channel="x")
