@@ -34,6 +34,10 @@ class Source(Base):
     store: Mapped[str] = mapped_column(String(100))
     campaign: Mapped[str] = mapped_column(String(100), default="")
     employee: Mapped[str] = mapped_column(String(100), default="")
+    # The member of staff the employee QR code is theirs (/my, a manager's customers).
+    staff_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), index=True, default=None
+    )
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

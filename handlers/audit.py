@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
 from bot.services.permissions import Action
+from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram.filters import Permitted
 from bot.texts import Texts
@@ -40,9 +41,9 @@ def _entry(texts: Texts, record: audit.AuditRecord, settings: Settings) -> str:
 
 
 async def _page(
-    session: AsyncSession, texts: Texts, settings: Settings, number: int
+    session: AsyncSession, texts: Texts, settings: Settings, number: int, staff: StaffMember
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    page = await audit.page(session, number, PAGE_SIZE)
+    page = await audit.page(session, number, PAGE_SIZE, by=staff)
     if not page.records:
         return texts.audit_empty, None
     title = texts.audit_title.format(page=page.page + 1, pages=page.pages, total=page.total)
@@ -65,9 +66,9 @@ async def _page(
 
 
 async def cmd_audit(
-    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings, staff: StaffMember
 ) -> None:
-    text, markup = await _page(session, texts, settings, 0)
+    text, markup = await _page(session, texts, settings, 0, staff)
     await message.answer(text, reply_markup=markup)
 
 
@@ -77,8 +78,9 @@ async def on_audit_page(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    staff: StaffMember,
 ) -> None:
-    text, markup = await _page(session, texts, settings, callback_data.page)
+    text, markup = await _page(session, texts, settings, callback_data.page, staff)
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(text, reply_markup=markup)

@@ -65,12 +65,15 @@ class _BroadcastChat:
         return {
             "actor": audit.messenger_actor(self.staff.telegram_id),
             "channel": audit.Channel.MESSENGER,
+            "by": self.staff,
         }
 
     async def segment(self) -> SegmentFilter:
         return SegmentFilter.from_dict((await self.state.get_data()).get("segment", {}))
 
     async def size(self, segment: SegmentFilter) -> segments.SegmentSize:
+        """Counted as it would be sent: a manager's cut down to their customers."""
+        segment = await campaigns.restricted(self.session, self.staff, segment)
         size = await segments.size(self.session, segment, segments.rules_from(self.settings))
         await self.session.rollback()
         return size
@@ -148,7 +151,7 @@ class _BroadcastChat:
         await self.ask_promotion()
 
     async def offered_promotions(self) -> list[promos.PromotionView]:
-        offered = await promos.campaign_promotions(self.session)
+        offered = await promos.campaign_promotions(self.session, by=self.staff)
         await self.session.rollback()
         return offered
 

@@ -1,5 +1,5 @@
-"""`/campaigns` (owner): recent broadcasts, each one's progress and results, and the buttons
-that pause, resume or cancel it (also under the live progress message of `/broadcast`)."""
+"""`/campaigns` (owner: all; manager: their own): recent broadcasts, their progress and
+results, and the buttons that pause, resume or cancel one (also under `/broadcast`'s progress)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.campaigns import CampaignState
 from bot.services import audit, campaigns
+from bot.services.permissions import NotAllowedError
 from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram import campaign_view
@@ -20,8 +21,10 @@ from bot.texts import Texts
 LISTED = 10
 
 
-async def cmd_campaigns(message: Message, session: AsyncSession, texts: Texts) -> None:
-    listed = await campaigns.listing(session, limit=LISTED)
+async def cmd_campaigns(
+    message: Message, session: AsyncSession, texts: Texts, staff: StaffMember
+) -> None:
+    listed = await campaigns.listing(session, limit=LISTED, by=staff)
     await session.rollback()
     if not listed:
         await message.answer(texts.campaigns_empty)
@@ -51,15 +54,18 @@ async def on_campaign_button(
         await query.answer(texts.already_done)  # a forged button
         return
     try:
+        if action != "list":  # a manager's own campaigns only; ids in buttons are checked
+            await campaigns.allowed_campaign(session, staff, campaign_id)
         if action in _CHANGES:
             await _CHANGES[action](
                 session,
                 campaign_id,
                 actor=audit.messenger_actor(staff.telegram_id),
                 channel=audit.Channel.MESSENGER,
+                by=staff,
             )
         if action == "list" and message is not None:
-            listed = await campaigns.listing(session, limit=LISTED)
+            listed = await campaigns.listing(session, limit=LISTED, by=staff)
             await session.rollback()
             await query.answer()
             await campaign_view.edit(
@@ -81,7 +87,7 @@ async def on_campaign_button(
             results_days=settings.campaign_results_days,
             zone=settings.zone,
         )
-    except campaigns.CampaignNotFoundError:
+    except (campaigns.CampaignNotFoundError, NotAllowedError):
         await query.answer(texts.campaign_not_found)
         return
     except campaigns.WrongStateError as wrong:

@@ -65,6 +65,7 @@ async def cmd_export(
         actor=audit.messenger_actor(staff.telegram_id),
         channel=audit.Channel.MESSENGER,
         bot_username=await bot_username(bot),
+        by=staff,
     )
     caption = texts.export_caption.format(
         customers=result.customers, with_data=result.with_personal_data
@@ -92,7 +93,12 @@ async def _send_report(message: Message, text: str) -> None:
 
 
 async def on_import_file(
-    message: Message, bot: Bot, state: FSMContext, session: AsyncSession, texts: Texts
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    session: AsyncSession,
+    texts: Texts,
+    staff: StaffMember,
 ) -> None:
     document = message.document
     if document is None:
@@ -103,7 +109,7 @@ async def on_import_file(
         return
     data = (await bot.download(document.file_id)).read()  # type: ignore[union-attr]
     try:
-        plan = await exchange.plan_import(session, data)
+        plan = await exchange.plan_import(session, data, by=staff)
     except exchange.SheetUnreadableError as error:
         missing = error.reason == "no_phone_column"
         await message.answer(texts.import_no_phone_column if missing else texts.import_unreadable)
@@ -156,6 +162,7 @@ async def on_import_answer(
         actor=audit.messenger_actor(staff.telegram_id),
         channel=audit.Channel.MESSENGER,
         language=settings.default_language,
+        by=staff,
     )
     plan = result.plan
     await bot.send_message(

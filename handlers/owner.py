@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports import funnel_text
 from bot.services import sources
-from bot.services.funnel import funnel_report
+from bot.services.funnel import sources_report
 from bot.services.permissions import Action
 from bot.services.printables import printables
+from bot.services.staff import StaffMember
 from bot.settings import Settings
 from bot.telegram.deeplinks import bot_username
 from bot.telegram.filters import NotCommand, Permitted
@@ -70,6 +71,7 @@ class _QrChat:
     session: AsyncSession
     texts: Texts
     settings: Settings
+    staff: StaffMember
 
     async def _known(self) -> list[sources.SourceLink]:
         return await sources.list_sources(self.session, self.settings.link_key)
@@ -85,25 +87,44 @@ class _QrChat:
 
     async def ask_employee(self, campaign: str) -> None:
         store = (await self.state.get_data())["store"]
-        employees = sources.employees_of(await self._known(), store)
+        # The staff list: the code is linked to the person (`sources.staff_id`), not a name.
+        people = [
+            person
+            for person in await sources.employees(self.session, self.staff)
+            if not person.store or person.store == store
+        ]
+        names = [person.name for person in people]
         extra = [(self.texts.qr_no_employee, NO_EMPLOYEE)]
-        if employees:
+        if people:
             extra.append((self.texts.qr_all_employees, ALL_EMPLOYEES))
         await self.state.set_state(QrForm.employee)
-        await self.state.update_data(campaign=campaign, choices=employees)
-        markup = _choices(QrForm.employee, employees, extra)
+        await self.state.update_data(
+            campaign=campaign, choices=names, staff_ids=[person.staff_id for person in people]
+        )
+        markup = _choices(QrForm.employee, names, extra)
         await self.bot.send_message(self.chat_id, self.texts.qr_ask_employee, reply_markup=markup)
 
-    async def make(self, employees: list[str]) -> None:
+    async def make(self, employees: list[tuple[str, int | None]]) -> None:
+        """One code per (employee name, member of staff or None: someone not on staff)."""
         texts, settings = self.texts, self.settings
         data = await self.state.get_data()
         await self.state.clear()
         await self.bot.send_message(self.chat_id, texts.qr_making)
         username = await bot_username(self.bot)
-        for employee in employees:
-            link = await sources.source_for(
-                self.session, settings.link_key, data["store"], data["campaign"], employee
-            )
+        for employee, staff_id in employees:
+            try:
+                link = await sources.source_for(
+                    self.session,
+                    settings.link_key,
+                    data["store"],
+                    data["campaign"],
+                    employee,
+                    by=self.staff,
+                    staff_id=staff_id,
+                )
+            except ValueError:  # the member of staff left since the buttons were shown
+                await self.bot.send_message(self.chat_id, texts.qr_bad_name)
+                continue
             files = printables(
                 link,
                 username,
@@ -125,7 +146,7 @@ class _QrChat:
         elif current == QrForm.campaign.state:
             await self.ask_employee(value)
         else:
-            await self.make([value])
+            await self.make([(value, None)])
 
 
 def _clean(text: str | None) -> str | None:
@@ -140,12 +161,13 @@ async def on_qr_text(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    staff: StaffMember,
 ) -> None:
     value = _clean(message.text)
     if value is None:
         await message.answer(texts.qr_bad_name)
         return
-    await _QrChat(bot, message.chat.id, state, session, texts, settings).answer(value)
+    await _QrChat(bot, message.chat.id, state, session, texts, settings, staff).answer(value)
 
 
 async def on_qr_button(
@@ -156,27 +178,33 @@ async def on_qr_button(
     session: AsyncSession,
     texts: Texts,
     settings: Settings,
+    staff: StaffMember,
 ) -> None:
     current = await state.get_state() or ""
-    choices: list[str] = (await state.get_data()).get("choices", [])
+    data = await state.get_data()
+    choices: list[str] = data.get("choices", [])
+    staff_ids: list[int] = data.get("staff_ids", [])
     if current.split(":")[-1] != callback_data.step:
         await query.answer(texts.already_done)
         return
     await query.answer()
-    chat = _QrChat(bot, query.from_user.id, state, session, texts, settings)
+    chat = _QrChat(bot, query.from_user.id, state, session, texts, settings, staff)
     index = callback_data.index
-    if current == QrForm.employee.state and index == NO_EMPLOYEE:
-        await chat.make([""])
-    elif current == QrForm.employee.state and index == ALL_EMPLOYEES:
-        await chat.make(choices)
+    employee_step = current == QrForm.employee.state
+    if employee_step and index == NO_EMPLOYEE:
+        await chat.make([("", None)])
+    elif employee_step and index == ALL_EMPLOYEES:
+        await chat.make(list(zip(choices, staff_ids, strict=True)))
+    elif employee_step and 0 <= index < len(choices) == len(staff_ids):
+        await chat.make([(choices[index], staff_ids[index])])
     elif 0 <= index < len(choices):
         await chat.answer(choices[index])
 
 
 async def cmd_sources(
-    message: Message, session: AsyncSession, texts: Texts, settings: Settings
+    message: Message, session: AsyncSession, texts: Texts, settings: Settings, staff: StaffMember
 ) -> None:
-    report = await funnel_report(session, settings.link_key)
+    report = await sources_report(session, settings.link_key, by=staff)
     if not report.rows:
         await message.answer(texts.sources_empty)
         return

@@ -53,7 +53,7 @@ async def cmd_promo(
 ) -> None:
     words = (command.args or "").split(maxsplit=3)
     if not words:
-        rows = await promos.list_promotions(session)
+        rows = await promos.list_promotions(session, by=staff)
         await message.answer(f"{_listing(texts, rows)}\n\n{texts.promo_usage}")
         return
     kind = Kind(words[0].lower()) if words[0].lower() in set(Kind) else None
@@ -75,6 +75,7 @@ async def cmd_promo(
         actor=audit.messenger_actor(staff.telegram_id),
         channel=audit.Channel.MESSENGER,
         now=now,
+        by=staff,
     )
     assert made.expires_at is not None
     await message.answer(

@@ -90,7 +90,7 @@ async def on_job_switch(
     if any(job.name == callback_data.name and job.enabled == callback_data.on for job in jobs):
         await query.answer(texts.already_done)  # a double tap, or a stale listing
         return
-    await set_enabled(session, callback_data.name, callback_data.on, by=staff.actor)
+    await set_enabled(session, callback_data.name, callback_data.on, by=staff.actor, actor=staff)
     await query.answer()
     text, markup = await _listing(session, texts, settings)
     if isinstance(query.message, Message):

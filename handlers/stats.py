@@ -1,5 +1,5 @@
 """`/stats`: for the owner the base's figures as a short text, then five charts as one album;
-for a manager the figures of the customers attributed to them."""
+for a manager the same report and charts over the customers their QR codes brought."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, InputMediaPhoto, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.money import format_rub
 from bot.domain.program import Program
 from bot.reports import stats_text
 from bot.services import stats
@@ -39,18 +38,12 @@ async def cmd_stats(
         active_days=settings.active_days,
         quiet_days=settings.quiet_days,
     )
-    if isinstance(report, stats.AttributedFigures):
-        await message.answer(
-            texts.stats_own.format(
-                sources=report.sources,
-                customers=report.customers,
-                new=report.new_this_week,
-                purchases=report.purchases,
-                revenue=format_rub(report.net_revenue),
-            )
-        )
-        return
-    funnel = await funnel_report(session, settings.link_key)
+    if isinstance(report, stats.OwnReport):  # a manager: the same, over their customers
+        await message.answer(texts.stats_own.format(sources=report.sources))
+        funnel = report.funnel
+        report = report.report
+    else:
+        funnel = await funnel_report(session, settings.link_key)
     await message.answer(stats_text(report, texts, active_days=settings.active_days))
     # Drawing takes a moment of CPU: off the event loop, so other chats are not held up.
     charts = await asyncio.to_thread(stats.draw_charts, report, funnel, texts)

@@ -20,6 +20,7 @@ from bot.domain.money import format_rub
 from bot.domain.segments import SegmentError, SegmentFilter
 from bot.services import campaigns, segments
 from bot.services.audit import Channel
+from bot.services.permissions import SHELL
 from bot.settings import Settings
 from bot.texts import ShellTexts, shell_texts_for
 
@@ -84,6 +85,7 @@ async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
                 start_at=start_at,
                 holdout_percent=holdout,
                 actor=ACTOR,
+                by=SHELL,
                 channel=Channel.SHELL,
             )
         except CampaignError as error:
@@ -94,7 +96,7 @@ async def broadcast(settings: Settings, args: argparse.Namespace) -> int:
             print(shell.broadcast_scheduled.format(id=created.id, at=at))
             return 0
         started = await campaigns.start(
-            session, created.id, rules, actor=ACTOR, channel=Channel.SHELL
+            session, created.id, rules, actor=ACTOR, channel=Channel.SHELL, by=SHELL
         )
     print(
         shell.broadcast_queued.format(id=created.id, queued=started.queued, held=started.held_out)
@@ -162,7 +164,9 @@ async def campaigns_command(settings: Settings, args: argparse.Namespace) -> int
             if campaign_id is None:
                 continue
             try:
-                info = await change(session, campaign_id, actor=ACTOR, channel=Channel.SHELL)
+                info = await change(
+                    session, campaign_id, actor=ACTOR, channel=Channel.SHELL, by=SHELL
+                )
             except campaigns.CampaignNotFoundError:
                 print(shell.campaign_missing.format(id=campaign_id), file=sys.stderr)
                 return 2
@@ -171,7 +175,7 @@ async def campaigns_command(settings: Settings, args: argparse.Namespace) -> int
                 return 1
             print(shell.campaign_changed.format(id=info.id, state=info.state.value))
             return 0
-        listed = await campaigns.listing(session, limit=args.limit)
+        listed = await campaigns.listing(session, limit=args.limit, by=SHELL)
         if not listed:
             print(shell.campaigns_none)
         for info in listed:
@@ -227,7 +231,12 @@ async def segments_command(settings: Settings, args: argparse.Namespace) -> int:
                 return 2
             try:
                 saved = await segments.save(
-                    session, args.name, segment, actor=ACTOR, channel=Channel.SHELL
+                    session,
+                    args.name,
+                    segment,
+                    actor=ACTOR,
+                    channel=Channel.SHELL,
+                    by=SHELL,
                 )
             except segments.SegmentNameError as taken:
                 print(shell.segment_taken.format(name=taken.name), file=sys.stderr)
@@ -236,7 +245,9 @@ async def segments_command(settings: Settings, args: argparse.Namespace) -> int:
             print(shell.segment_saved.format(name=saved.name, **vars(size)))
             return 0
         if args.segments_command == "delete":
-            if not await segments.delete(session, args.name, actor=ACTOR, channel=Channel.SHELL):
+            if not await segments.delete(
+                session, args.name, actor=ACTOR, channel=Channel.SHELL, by=SHELL
+            ):
                 names = ", ".join(s.name for s in await segments.saved(session)) or "—"
                 print(shell.segment_unknown.format(name=args.name, names=names), file=sys.stderr)
                 return 2

@@ -17,6 +17,7 @@ from bot.reports import funnel_table
 from bot.services import ledger, members, pos_tokens, receipts, sources
 from bot.services import program as program_service
 from bot.services.funnel import funnel_report
+from bot.services.permissions import SHELL
 from bot.services.printables import PrintFile, printables
 from bot.services.sources import deep_link, whatsapp_link
 from bot.settings import Settings, SettingsError
@@ -88,7 +89,9 @@ async def make_qr(
     written: list[Path] = []
     async with ShopDatabase(settings) as db, db.sessions() as session:
         for employee in employees or [""]:
-            link = await sources.source_for(session, settings.link_key, store, campaign, employee)
+            link = await sources.source_for(
+                session, settings.link_key, store, campaign, employee, by=SHELL
+            )
             files = printables(
                 link,
                 username,
@@ -112,7 +115,9 @@ async def list_sources(settings: Settings, enable: int | None, disable: int | No
     shell = shell_texts_for(settings.default_language)
     async with ShopDatabase(settings) as db, db.sessions() as session:
         for source_id, enabled in ((enable, True), (disable, False)):
-            if source_id is not None and not await sources.set_enabled(session, source_id, enabled):
+            if source_id is not None and not await sources.set_enabled(
+                session, source_id, enabled, by=SHELL
+            ):
                 print(shell.no_source.format(id=source_id))
                 return 1
         for link in await sources.list_sources(session, settings.link_key):
@@ -199,6 +204,7 @@ async def adjust_points(
                 points,
                 reason=reason,
                 actor=f"shell:{by}"[:64],
+                by=SHELL,
             )
         except ValueError as error:
             print(error)

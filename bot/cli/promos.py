@@ -12,6 +12,7 @@ from datetime import timedelta
 from bot.domain.money import format_rub
 from bot.domain.promos import Kind, parse_value
 from bot.services import audit, promos
+from bot.services.permissions import SHELL
 from bot.settings import Settings
 from bot.texts import shell_texts_for
 from db import migrate
@@ -57,6 +58,7 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
                     actor=f"shell:{args.by}"[:64],
                     channel=audit.Channel.SHELL,
                     now=now,
+                    by=SHELL,
                 )
             except ValueError as error:
                 return _fail(str(error))
@@ -75,10 +77,15 @@ async def list_promos(settings: Settings, enable: int | None, disable: int | Non
         async with create_session_factory(engine)() as session:
             for promotion_id, active in ((enable, True), (disable, False)):
                 if promotion_id is not None and not await promos.set_active(
-                    session, promotion_id, active, actor="shell:owner", channel=audit.Channel.SHELL
+                    session,
+                    promotion_id,
+                    active,
+                    actor="shell:owner",
+                    channel=audit.Channel.SHELL,
+                    by=SHELL,
                 ):
                     return _fail(f"no promotion #{promotion_id}")
-            rows = await promos.list_promotions(session)
+            rows = await promos.list_promotions(session, by=SHELL)
     finally:
         await engine.dispose()
     if not rows:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.cli.database import ShopDatabase
 from bot.reports import plain, stats_text
-from bot.services import audit, exchange
+from bot.services import audit, exchange, permissions
 from bot.services import program as program_service
 from bot.services import stats as stats_service
 from bot.settings import Settings
@@ -27,6 +27,7 @@ async def print_stats(settings: Settings) -> int:
             await program_service.load(session, settings.program),
             active_days=settings.active_days,
             quiet_days=settings.quiet_days,
+            by=permissions.SHELL,
         )
     print(plain(stats_text(report, texts, active_days=settings.active_days)))
     return 0
@@ -44,6 +45,7 @@ async def export_base(settings: Settings, fmt: str, out: Path) -> int:
             actor=SHELL,
             channel=audit.Channel.SHELL,
             bot_username=settings.bot_username,
+            by=permissions.SHELL,
         )
     await asyncio.to_thread(out.write_bytes, result.files[0].data)
     print(
@@ -64,7 +66,7 @@ async def import_base(
         return 2
     async with ShopDatabase(settings) as db, db.sessions() as session:
         try:
-            plan = await exchange.plan_import(session, data)
+            plan = await exchange.plan_import(session, data, by=permissions.SHELL)
         except exchange.SheetUnreadableError as error:
             reason = texts.import_no_phone_column if error.reason == "no_phone_column" else None
             print(reason or texts.import_unreadable, file=sys.stderr)
@@ -88,6 +90,7 @@ async def import_base(
             actor=SHELL,
             channel=audit.Channel.SHELL,
             language=settings.default_language,
+            by=permissions.SHELL,
         )
     done = result.plan
     print(
@@ -106,7 +109,7 @@ async def import_base(
 
 async def print_audit(settings: Settings, page: int) -> int:
     async with ShopDatabase(settings) as db, db.sessions() as session:
-        shown = await audit.page(session, page - 1)
+        shown = await audit.page(session, page - 1, by=permissions.SHELL)
     for entry in shown.records:
         details = " ".join(f"{key}={value}" for key, value in entry.details.items())
         subject = entry.subject or "-"

@@ -30,6 +30,7 @@ from pydantic import SecretStr
 
 from bot.logs import KeyValueFormatter, setup_logging
 from bot.sandbox.fake_telegram import FakeTelegram, FakeUser, SentMessage
+from bot.services.permissions import SHELL
 from bot.settings import Settings, SettingsError, async_database_url
 
 if TYPE_CHECKING:  # aiogram takes seconds to import: run_sandbox says "starting" first
@@ -624,7 +625,9 @@ async def _demo_payload(app: App) -> str:
         )
         if source is not None:
             return links.sign(app.settings.link_key, SOURCE_KIND, source.id)
-        link = await create_source(session, app.settings.link_key, DEMO_STORE, DEMO_CAMPAIGN)
+        link = await create_source(
+            session, app.settings.link_key, DEMO_STORE, DEMO_CAMPAIGN, by=SHELL
+        )
         return link.payload
 
 

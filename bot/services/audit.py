@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.permissions import Action, Actor, require
 from db.models import AuditEntry
 from db.repositories import audit as repo
 
@@ -69,8 +70,11 @@ async def record(
     return _record(entry)
 
 
-async def page(session: AsyncSession, number: int = 0, size: int = PAGE_SIZE) -> AuditPage:
+async def page(
+    session: AsyncSession, number: int = 0, size: int = PAGE_SIZE, *, by: Actor
+) -> AuditPage:
     """Page `number` (0 = the newest entries)."""
+    require(by, Action.AUDIT)
     total = await repo.count(session)
     pages = max(1, -(-total // size))
     number = min(max(number, 0), pages - 1)

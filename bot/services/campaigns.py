@@ -21,7 +21,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +30,9 @@ from bot.domain import campaigns as rules_
 from bot.domain.campaigns import CODE_PLACEHOLDER, CampaignError, CampaignState, GroupFigures
 from bot.domain.segments import SegmentFilter, SegmentRules
 from bot.services import audit, promos
+from bot.services.permissions import Action, Actor, Grant, NotAllowedError, allowed, require
+from bot.services.sources import attributed_source_ids
+from bot.services.staff import StaffMember
 from db.base import utcnow
 from db.models import Campaign
 from db.repositories import campaigns as repo
@@ -143,6 +146,35 @@ def _info(row: Campaign) -> CampaignInfo:
     )
 
 
+def _own_actor(member: StaffMember) -> str:
+    return audit.messenger_actor(member.telegram_id)
+
+
+async def restricted(session: AsyncSession, by: Actor, segment: SegmentFilter) -> SegmentFilter:
+    """The segment `by` may send to: as it is (Grant.ALL), or cut down to the customers their
+    QR codes brought (a manager, Grant.OWN): only sources among their own are kept, and none
+    given means all of theirs, so no forged segment reaches anyone else. With no source of
+    their own it matches nobody (source id 0 never exists)."""
+    if require(by, Action.BROADCAST) is Grant.ALL:
+        return segment
+    assert isinstance(by, StaffMember)
+    own = set(await attributed_source_ids(session, by))
+    wanted = own & set(segment.source_ids) if segment.source_ids else own
+    return replace(segment, source_ids=tuple(sorted(wanted)) or (0,))
+
+
+async def allowed_campaign(session: AsyncSession, by: Actor, campaign_id: int) -> CampaignInfo:
+    """The campaign if `by` may see and steer it: any (owner, shell) or their own (manager).
+    NotAllowedError for anyone else, the same whether the campaign exists or not."""
+    if require(by, Action.BROADCAST) is Grant.ALL:
+        return _info(await _row(session, campaign_id))
+    assert isinstance(by, StaffMember)
+    row = await repo.get(session, campaign_id)
+    if row is None or row.created_by != _own_actor(by):
+        raise NotAllowedError(Action.BROADCAST)
+    return _info(row)
+
+
 async def _row(session: AsyncSession, campaign_id: int) -> Campaign:
     row = await repo.get(session, campaign_id)
     if row is None:
@@ -163,6 +195,7 @@ async def create(
     holdout_percent: int = DEFAULT_HOLDOUT,
     name: str = "",
     promotion_id: int | None = None,
+    by: Actor,
     actor: str,
     channel: audit.Channel | str,
     now: datetime | None = None,
@@ -176,6 +209,9 @@ async def create(
     Raises CampaignError (field, message) for a text, photo, link, holdout, time or promotion
     that cannot be sent; nothing is stored then.
     """
+    segment = await restricted(session, by, segment)
+    if isinstance(by, StaffMember) and allowed(by, Action.BROADCAST) is not Grant.ALL:
+        actor = _own_actor(by)  # whose campaign it is: `listing` shows a manager theirs
     now = now or utcnow()
     with_photo = bool(photo_file_id) or photo_data is not None
     text = rules_.check_text(text, with_photo=with_photo)
@@ -249,6 +285,7 @@ async def start(
     campaign_id: int,
     rules: SegmentRules,
     *,
+    by: Actor,
     actor: str,
     channel: audit.Channel | str,
     now: datetime | None = None,
@@ -262,6 +299,23 @@ async def start(
     its own, so SQLite's single writer is never held for long; `tick` resumes an expansion a
     crash interrupted.
     """
+    await allowed_campaign(session, by, campaign_id)
+    return await _start(
+        session, campaign_id, rules, actor=actor, channel=channel, now=now, slice_size=slice_size
+    )
+
+
+async def _start(
+    session: AsyncSession,
+    campaign_id: int,
+    rules: SegmentRules,
+    *,
+    actor: str,
+    channel: audit.Channel | str,
+    now: datetime | None = None,
+    slice_size: int = SLICE,
+) -> Started:
+    """`start` without the rights check: the scheduler starting a campaign when it is due."""
     now = now or utcnow()
     await _row(session, campaign_id)
     until = await repo.highest_customer_id(session)
@@ -299,6 +353,7 @@ def start_in_background(
     campaign_id: int,
     rules: SegmentRules,
     *,
+    by: Actor,
     actor: str,
     channel: audit.Channel | str,
 ) -> asyncio.Task[None]:
@@ -310,7 +365,7 @@ def start_in_background(
     async def run() -> None:
         try:
             async with sessions() as session:
-                await start(session, campaign_id, rules, actor=actor, channel=channel)
+                await start(session, campaign_id, rules, by=by, actor=actor, channel=channel)
         except WrongStateError:  # the tick (or another process) started it first
             return
         except Exception:  # the tick resumes an interrupted expansion
@@ -371,7 +426,9 @@ async def _move(
     actor: str,
     channel: audit.Channel | str,
     now: datetime,
+    by: Actor,
 ) -> CampaignInfo:
+    await allowed_campaign(session, by, campaign_id)
     extra = {"finished_at": now} if after is CampaignState.CANCELLED else {}
     if not await repo.change_state(session, campaign_id, tuple(before), after, **extra):
         await session.rollback()
@@ -390,6 +447,7 @@ async def pause(
     session: AsyncSession,
     campaign_id: int,
     *,
+    by: Actor,
     actor: str,
     channel: audit.Channel | str,
     now: datetime | None = None,
@@ -405,6 +463,7 @@ async def pause(
         actor,
         channel,
         now or utcnow(),
+        by,
     )
 
 
@@ -412,6 +471,7 @@ async def resume(
     session: AsyncSession,
     campaign_id: int,
     *,
+    by: Actor,
     actor: str,
     channel: audit.Channel | str,
     now: datetime | None = None,
@@ -426,6 +486,7 @@ async def resume(
         actor,
         channel,
         now or utcnow(),
+        by,
     )
 
 
@@ -433,6 +494,7 @@ async def cancel(
     session: AsyncSession,
     campaign_id: int,
     *,
+    by: Actor,
     actor: str,
     channel: audit.Channel | str,
     now: datetime | None = None,
@@ -453,6 +515,7 @@ async def cancel(
         actor,
         channel,
         now or utcnow(),
+        by,
     )
 
 
@@ -460,9 +523,12 @@ async def get(session: AsyncSession, campaign_id: int) -> CampaignInfo:
     return _info(await _row(session, campaign_id))
 
 
-async def listing(session: AsyncSession, limit: int = 20) -> list[CampaignInfo]:
-    """The newest campaigns first."""
-    return [_info(row) for row in await repo.newest(session, limit)]
+async def listing(session: AsyncSession, limit: int = 20, *, by: Actor) -> list[CampaignInfo]:
+    """The newest campaigns first: all of them, or a manager's own."""
+    if require(by, Action.BROADCAST) is Grant.ALL:
+        return [_info(row) for row in await repo.newest(session, limit)]
+    assert isinstance(by, StaffMember)
+    return [_info(row) for row in await repo.newest(session, limit, created_by=_own_actor(by))]
 
 
 async def progress(session: AsyncSession, campaign_id: int, rate: float) -> Progress:
@@ -599,7 +665,7 @@ async def tick(
         async with sessions() as session:
             try:
                 started.append(
-                    await start(session, campaign_id, rules, actor=actor, channel="shell", now=now)
+                    await _start(session, campaign_id, rules, actor=actor, channel="shell", now=now)
                 )
             except WrongStateError:  # another process started it first
                 continue

@@ -29,6 +29,7 @@ from bot.domain.cards import new_card_code
 from bot.domain.consent import ConsentKind
 from bot.domain.program import Program
 from bot.services import audit, ledger
+from bot.services.permissions import Action, Actor, require
 from bot.services.sources import list_sources
 from bot.texts import Texts
 from db.base import utcnow
@@ -111,12 +112,14 @@ async def export(
     texts: Texts,
     formats: Sequence[str],
     *,
+    by: Actor,
     actor: str,
     channel: audit.Channel,
     bot_username: str | None = None,
     now: datetime | None = None,
 ) -> Export:
     """The base as XLSX and/or CSV, audited in the same transaction (committed here)."""
+    require(by, Action.EXPORT)
     now = now or utcnow()
     labels = {link.id: link.label for link in await list_sources(session, link_key)}
     rows: list[list[object]] = []
@@ -244,8 +247,11 @@ async def _draft(session: AsyncSession, data: bytes, today: date) -> _Draft:
     return _Draft(plan, people, points, existing)
 
 
-async def plan_import(session: AsyncSession, data: bytes, today: date | None = None) -> ImportPlan:
+async def plan_import(
+    session: AsyncSession, data: bytes, today: date | None = None, *, by: Actor
+) -> ImportPlan:
     """The dry run: reads the file and the base, writes nothing."""
+    require(by, Action.IMPORT)
     return (await _draft(session, data, today or utcnow().date())).plan
 
 
@@ -263,12 +269,14 @@ async def run_import(
     link_key: bytes,
     data: bytes,
     *,
+    by: Actor,
     actor: str,
     channel: audit.Channel,
     language: str,
     now: datetime | None = None,
 ) -> ImportResult:
     """Write what the dry run showed, in one transaction; committed here, or nothing at all."""
+    require(by, Action.IMPORT)
     now = now or utcnow()
     try:
         draft = await _draft(session, data, now.date())

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.permissions import Action, Actor, require
 from bot.services.sources import SourceLink, list_sources
 from db.repositories import sources as source_repo
 
@@ -39,7 +41,10 @@ class FunnelReport:
     channels: tuple[tuple[str, int, int, int, int], ...] = ()
 
 
-async def funnel_report(session: AsyncSession, link_key: bytes) -> FunnelReport:
+async def funnel_report(
+    session: AsyncSession, link_key: bytes, scope: Sequence[int] | None = None
+) -> FunnelReport:
+    """Every source's funnel; with `scope`, only those sources' (no per-messenger figures)."""
     counts = await source_repo.event_counts(session)
     customers = await source_repo.active_customers_by_source(session)
     sources: list[SourceLink | None] = [*await list_sources(session, link_key), None]
@@ -55,6 +60,8 @@ async def funnel_report(session: AsyncSession, link_key: bytes) -> FunnelReport:
             first_purchases=counts.get((key, "first_purchase"), 0),
             customers=customers.get(key, 0),
         )
+        if scope is not None and (source is None or source.id not in scope):
+            continue
         if source is not None or row.opens or row.customers:
             rows.append(row)
     # Rank only real sources that were scanned; ties go to the one with more signups.
@@ -64,6 +71,8 @@ async def funnel_report(session: AsyncSession, link_key: bytes) -> FunnelReport:
     )
     best = ranked[-1] if ranked else None
     worst = ranked[0] if len(ranked) > 1 else None
+    if scope is not None:
+        return FunnelReport(rows, best, worst)
     channels = await source_repo.purchases_by_channel(session)
     by_channel = await source_repo.event_counts_by_channel(session)
     messengers = tuple(
@@ -84,3 +93,9 @@ async def funnel_report(session: AsyncSession, link_key: bytes) -> FunnelReport:
         channels.get("receipt_qr", 0),
         messengers,
     )
+
+
+async def sources_report(session: AsyncSession, link_key: bytes, *, by: Actor) -> FunnelReport:
+    """`/sources`: every source's funnel, for who may see the sources."""
+    require(by, Action.VIEW_SOURCES)
+    return await funnel_report(session, link_key)

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
 from bot.services.audit import Channel
+from bot.services.permissions import Action, Actor
 from bot.services.program import actor_for
-from bot.services.staff import StaffMember
 from db.base import utcnow
 from db.repositories import program as repo
 
@@ -78,13 +78,13 @@ async def set_text(
     language: str,
     text: str | None,
     *,
-    by: StaffMember | None,
+    by: Actor,
     channel: Channel,
     shell_user: str = "",
 ) -> JobTextChange:
     """Store (or with None/empty, drop) the owner's text; audited and committed. Only an owner
     (or the shell): NotAllowedError otherwise."""
-    actor = actor_for(by, channel, shell_user)
+    actor = actor_for(by, channel, shell_user, Action.SCHEDULE)
     new = clean(job, language, text or "")
     old = (await repo.job_texts(session, job)).get(job, {}).get(language)
     if old == new:

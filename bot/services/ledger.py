@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import ledger as rules
 from bot.domain.ledger import NotEnoughPointsError
 from bot.domain.program import Program, Tier
+from bot.services.permissions import Action, Actor, require
 from db.base import utcnow
 from db.repositories import balances, deliveries, events
 from db.repositories import ledger as repo
@@ -52,6 +53,7 @@ __all__ = [
     "add_purchase",
     "adjust",
     "balance",
+    "correct",
     "expire_all_due",
     "grant_bonus",
     "grant_bonuses",
@@ -381,11 +383,29 @@ async def adjust(
     customer_id: int,
     points: int,
     *,
+    by: Actor,
     reason: str,
     actor: str,
     now: datetime | None = None,
 ) -> int:
-    """A manual correction by a person, with the reason kept; returns the new balance."""
+    """A manual correction by a person who may adjust points, with the reason kept; returns
+    the new balance."""
+    require(by, Action.ADJUST_POINTS)
+    return await correct(session, program, customer_id, points, reason=reason, actor=actor, now=now)
+
+
+async def correct(
+    session: AsyncSession,
+    program: Program,
+    customer_id: int,
+    points: int,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime | None = None,
+) -> int:
+    """A correction the system makes itself (an erasure writes the points off): `adjust`
+    without the rights check. Returns the new balance."""
     if not reason.strip() or points == 0:
         raise ValueError("an adjustment needs a non-zero amount and a reason")
     now = now or utcnow()

@@ -7,10 +7,15 @@ whether the customer, purchase or member of staff asked about exists or not.
 
 Customers, strangers and deactivated staff have no `StaffMember` (`role_of` gives None) and so
 no staff action at all.
+
+Every staff-facing service takes who acts as an `Actor`: the `StaffMember` a handler was given,
+None for anyone else, or `SHELL`, the technician at the `clientbase` shell, who may do
+everything (whoever runs the shell already holds the database).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.services.staff import Role, StaffMember
@@ -26,7 +31,7 @@ class Action(StrEnum):
     FIND_CUSTOMER = "find_customer"
     VIEW_CUSTOMER = "view_customer"  # PII: see Grant (cashier: first name + masked phone)
     OWN_FIGURES = "own_figures"  # /my: the customers one's QR brought, one's sales
-    MESSAGE_CUSTOMERS = "message_customers"
+    MESSAGE_CUSTOMERS = "message_customers"  # one customer at a time; many: BROADCAST
     VIEW_STATS = "view_stats"
     VIEW_SOURCES = "view_sources"
     MAKE_QR = "make_qr"
@@ -58,6 +63,22 @@ class NotAllowedError(PermissionError):
         self.action = action
 
 
+@dataclass(frozen=True)
+class ShellActor:
+    """The technician at the shell: every right. `user` is what the audit names."""
+
+    user: str = ""
+
+    @property
+    def actor(self) -> str:
+        return f"shell:{self.user}"[:64]
+
+
+SHELL = ShellActor()
+
+Actor = StaffMember | ShellActor | None
+
+
 _TILL = {
     Action.RECORD_SALE: Grant.ALL,
     Action.REDEEM: Grant.ALL,
@@ -74,6 +95,7 @@ MATRIX: dict[Role, dict[Action, Grant]] = {
     | {
         Action.VIEW_CUSTOMER: Grant.OWN,  # full for their own customers, limited for the rest
         Action.MESSAGE_CUSTOMERS: Grant.OWN,
+        Action.BROADCAST: Grant.OWN,  # /broadcast, /campaigns: to and of their customers only
         Action.VIEW_STATS: Grant.OWN,
         Action.INVITE_STAFF: Grant.LIMITED,  # cashiers only (see `invitable_roles`)
     },
@@ -81,14 +103,16 @@ MATRIX: dict[Role, dict[Action, Grant]] = {
 }
 
 
-def allowed(member: StaffMember | None, action: Action) -> Grant | None:
+def allowed(member: Actor, action: Action) -> Grant | None:
     """How far `member` may do `action`; None when not at all."""
     if member is None:
         return None
+    if isinstance(member, ShellActor):
+        return Grant.ALL
     return MATRIX[member.role].get(action)
 
 
-def require(member: StaffMember | None, action: Action) -> Grant:
+def require(member: Actor, action: Action) -> Grant:
     """The grant, or `NotAllowedError`: call it in the service before anything is read."""
     grant = allowed(member, action)
     if grant is None:
@@ -96,7 +120,7 @@ def require(member: StaffMember | None, action: Action) -> Grant:
     return grant
 
 
-def actions_of(member: StaffMember | None) -> list[Action]:
+def actions_of(member: Actor) -> list[Action]:
     """Everything `member` may do, in the enum's order (menus, /help)."""
     return [action for action in Action if allowed(member, action) is not None]
 

@@ -276,7 +276,7 @@ async def forget_customer(
     await session.commit()
     points = await ledger.points_of(session, customer_id)
     if points > 0:
-        await ledger.adjust(
+        await ledger.correct(
             session,
             program,
             customer_id,

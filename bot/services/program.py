@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.program import KEYS, Program, ProgramValueError, format_value, with_value
 from bot.services import audit
 from bot.services.audit import Channel
-from bot.services.staff import Role, StaffMember
+from bot.services.permissions import Action, Actor, NotAllowedError, ShellActor, require
+from bot.services.staff import StaffMember
 from db.base import utcnow
 from db.repositories import program as repo
 
@@ -60,16 +61,15 @@ class ProgramChange:
         return self.old != self.new
 
 
-class NotAllowedError(Exception):
-    """Only an owner changes the program and the jobs' texts (the shell is the technician's)."""
-
-
-def actor_for(by: StaffMember | None, channel: Channel, shell_user: str = "") -> str:
-    """Who the audit names; NotAllowedError for anyone but an owner outside the shell."""
-    if channel is Channel.SHELL:
+def actor_for(
+    by: Actor, channel: Channel, shell_user: str = "", action: Action = Action.PROGRAM_SETTINGS
+) -> str:
+    """Who the audit names; NotAllowedError for anyone who may not do `action` outside the
+    shell (the program and the jobs' texts: an owner)."""
+    if channel is Channel.SHELL or isinstance(by, ShellActor):
         return f"shell:{shell_user}"[:64]
-    if by is None or by.role is not Role.OWNER:
-        raise NotAllowedError
+    require(by, action)
+    assert isinstance(by, StaffMember)
     return by.actor
 
 
@@ -151,7 +151,7 @@ async def change(
     key: str,
     raw: str,
     *,
-    by: StaffMember | None,
+    by: Actor,
     channel: Channel,
     expected: str | None = None,
     shell_user: str = "",

@@ -33,6 +33,7 @@ from bot.domain import promos as rules
 from bot.domain.program import Program
 from bot.domain.promos import CodeFacts, Kind, Refusal
 from bot.services import audit, ledger
+from bot.services.permissions import Action, Actor, require
 from bot.settings import Settings
 from db.base import utcnow
 from db.repositories import ledger as ledger_repo
@@ -410,6 +411,7 @@ async def create_promotion(
     multi_use: bool = False,
     personal: bool = False,
     max_uses: int | None = None,
+    by: Actor,
     actor: str,
     channel: audit.Channel,
     now: datetime | None = None,
@@ -418,6 +420,7 @@ async def create_promotion(
 
     ValueError for a value that makes no sense for the kind, an empty name, or an expiry
     in the past."""
+    require(by, Action.PROMOS)
     now = now or utcnow()
     name = " ".join(name.split())[:100]
     rules.check_value(kind, value)
@@ -558,7 +561,12 @@ async def active_codes(
     ]
 
 
-async def list_promotions(session: AsyncSession) -> list[PromotionView]:
+async def list_promotions(session: AsyncSession, *, by: Actor) -> list[PromotionView]:
+    require(by, Action.PROMOS)
+    return await _promotions(session)
+
+
+async def _promotions(session: AsyncSession) -> list[PromotionView]:
     return [
         PromotionView(
             row.id,
@@ -579,9 +587,16 @@ async def list_promotions(session: AsyncSession) -> list[PromotionView]:
 
 
 async def set_active(
-    session: AsyncSession, promotion_id: int, active: bool, *, actor: str, channel: audit.Channel
+    session: AsyncSession,
+    promotion_id: int,
+    active: bool,
+    *,
+    by: Actor,
+    actor: str,
+    channel: audit.Channel,
 ) -> bool:
     """Switch a promotion off (its codes are refused as inactive) or on again; audited."""
+    require(by, Action.PROMOS)
     changed = await repo.set_active(session, promotion_id, active)
     if changed:
         await audit.record(
@@ -604,10 +619,11 @@ async def usable_for_campaign(
 
 
 async def campaign_promotions(
-    session: AsyncSession, now: datetime | None = None
+    session: AsyncSession, *, by: Actor, now: datetime | None = None
 ) -> list[PromotionView]:
     """The promotions a broadcast may carry: active, personal, not expired, the bot's own
-    (win-back) ones left out."""
+    (win-back) ones left out. Whoever may broadcast may attach one."""
+    require(by, Action.BROADCAST)
     now = now or utcnow()
     usable = set(await repo.personal_usable_ids(session, now))
-    return [view for view in await list_promotions(session) if view.id in usable]
+    return [view for view in await _promotions(session) if view.id in usable]

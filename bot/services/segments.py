@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.program import Program
 from bot.domain.segments import SegmentError, SegmentFilter, SegmentRules
 from bot.services import audit
+from bot.services.permissions import Action, Actor, Grant, NotAllowedError, require
 from bot.settings import Settings
 from db.base import utcnow
 from db.repositories import segments as repo
@@ -128,10 +129,14 @@ async def save(
     name: str,
     segment: SegmentFilter,
     *,
+    by: Actor,
     actor: str,
     channel: audit.Channel | str,
 ) -> SavedSegment:
-    """Save the filter under `name` (unique; SegmentNameError(taken=True) if taken). Commits."""
+    """Save the filter under `name` (unique; SegmentNameError(taken=True) if taken). Commits.
+    Whoever may broadcast saves filters; a manager's sends are cut to their customers
+    anyway (`campaigns.restricted`)."""
+    require(by, Action.BROADCAST)
     name = _valid_name(name)
     row = await repo.add(session, name, segment.to_dict(), actor[:64], utcnow())
     if row is None:
@@ -156,9 +161,12 @@ async def saved(session: AsyncSession, rules: SegmentRules | None = None) -> lis
 
 
 async def delete(
-    session: AsyncSession, name: str, *, actor: str, channel: audit.Channel | str
+    session: AsyncSession, name: str, *, by: Actor, actor: str, channel: audit.Channel | str
 ) -> bool:
-    """Delete a saved segment (campaigns keep their own snapshot). False if none. Commits."""
+    """Delete a saved segment (campaigns keep their own snapshot). False if none. Commits.
+    Only who may broadcast to everyone (the list is shared)."""
+    if require(by, Action.BROADCAST) is not Grant.ALL:
+        raise NotAllowedError(Action.BROADCAST)
     if not await repo.remove(session, name.strip()):
         await session.rollback()
         return False

@@ -14,14 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.phone import mask_phone
 from bot.domain.program import Program
 from bot.render import charts
-from bot.services.funnel import FunnelReport
-from bot.services.permissions import Action, Grant, require
-from bot.services.sources import list_sources
+from bot.services.funnel import FunnelReport, funnel_report
+from bot.services.permissions import Action, Actor, Grant, NotAllowedError, require
+from bot.services.sources import attributed_source_ids, list_sources
 from bot.services.staff import StaffMember
 from bot.texts import Texts
 from db.base import utcnow
-from db.repositories import sources as source_repo
-from db.repositories import staff as staff_repo
 from db.repositories import stats as repo
 
 WEEKS = 12
@@ -128,24 +126,44 @@ async def report(
     link_key: bytes,
     program: Program,
     *,
+    by: Actor,
     active_days: int,
     quiet_days: int,
     now: datetime | None = None,
 ) -> StatsReport:
+    """The whole base (who may see all statistics); a manager gets `report_for`'s own."""
+    if require(by, Action.VIEW_STATS) is not Grant.ALL:
+        raise NotAllowedError(Action.VIEW_STATS)
+    return await _report(
+        session, link_key, program, active_days=active_days, quiet_days=quiet_days, now=now
+    )
+
+
+async def _report(
+    session: AsyncSession,
+    link_key: bytes,
+    program: Program,
+    *,
+    active_days: int,
+    quiet_days: int,
+    now: datetime | None = None,
+    scope: repo.Scope = None,
+) -> StatsReport:
+    """The report over the whole base (`scope` None) or the customers of these sources."""
     now = now or utcnow()
     rules = repo.LifecycleRules(
         active_since=now - timedelta(days=active_days),
         quiet_before=now - timedelta(days=quiet_days),
         vip_spend=program.tiers[-1].threshold if len(program.tiers) > 1 else None,
     )
-    groups = await repo.customer_groups(session, rules)
+    groups = await repo.customer_groups(session, rules, scope)
     customers = sum(group.customers for group in groups)
     buyers = sum(group.buyers for group in groups)
-    purchases, revenue = await repo.purchase_totals(session)
+    purchases, revenue = await repo.purchase_totals(session, scope)
     return StatsReport(
         at=now,
         customers=customers,
-        weeks=await _weeks(session, now),
+        weeks=await _weeks(session, now, scope),
         sources=await _sources(session, link_key, groups),
         segments=tuple(
             SegmentFigure(name, sum(g.customers for g in groups if g.segment == name))
@@ -154,20 +172,22 @@ async def report(
         active_share=sum(g.recent_buyers for g in groups) / customers if customers else None,
         average_check=revenue // purchases if purchases else None,
         repeat_rate=sum(g.repeaters for g in groups) / buyers if buyers else None,
-        liability=await _liability(session, now),
-        decay=await _decay(session, now, active_days),
+        liability=await _liability(session, now, scope),
+        decay=await _decay(session, now, active_days, scope),
         top=tuple(
             TopCustomer(name.split(" ")[0], mask_phone(phone) if phone else "", spend, count)
-            for name, phone, spend, count in await repo.top_customers(session, TOP)
+            for name, phone, spend, count in await repo.top_customers(session, TOP, scope)
         ),
     )
 
 
-async def _weeks(session: AsyncSession, now: datetime) -> tuple[WeekFigure, ...]:
+async def _weeks(
+    session: AsyncSession, now: datetime, scope: repo.Scope = None
+) -> tuple[WeekFigure, ...]:
     start = week_start(now) - timedelta(weeks=WEEKS - 1)
-    base = await repo.signups_before(session, start)
-    signups = await repo.signups_per_week(session, start)
-    revenue = await repo.revenue_per_week(session, start)
+    base = await repo.signups_before(session, start, scope)
+    signups = await repo.signups_per_week(session, start, scope)
+    revenue = await repo.revenue_per_week(session, start, scope)
     weeks = []
     for index in range(WEEKS):
         base += signups.get(index, 0)
@@ -195,17 +215,19 @@ async def _sources(
     return tuple(sorted(figures, key=lambda f: (-f.ltv, -f.customers, f.label or "")))
 
 
-async def _liability(session: AsyncSession, now: datetime) -> Liability:
-    outstanding, lapsing = await repo.liability(session, now, now + LAPSING_WINDOW)
-    by_week = await repo.lapsing_per_week(session, now)
+async def _liability(session: AsyncSession, now: datetime, scope: repo.Scope = None) -> Liability:
+    outstanding, lapsing = await repo.liability(session, now, now + LAPSING_WINDOW, scope)
+    by_week = await repo.lapsing_per_week(session, now, scope)
     weeks = tuple(by_week.get(index, 0) for index in range(LIABILITY_WEEKS))
     never = by_week.get(None, 0)
     return Liability(outstanding, lapsing, weeks, outstanding - sum(weeks) - never, never)
 
 
-async def _decay(session: AsyncSession, now: datetime, active_days: int) -> tuple[DecayFigure, ...]:
+async def _decay(
+    session: AsyncSession, now: datetime, active_days: int, scope: repo.Scope = None
+) -> tuple[DecayFigure, ...]:
     points = _month_ends(now, MONTHS)
-    rows = await repo.decay(session, points, active_days)
+    rows = await repo.decay(session, points, active_days, scope)
     return tuple(
         DecayFigure(point.date(), base, unreachable, max(base - buyers, 0))
         for point, (base, unreachable, buyers) in zip(points, rows, strict=True)
@@ -271,46 +293,39 @@ def draw_charts(report: StatsReport, funnel: FunnelReport, texts: Texts) -> list
 
 
 @dataclass(frozen=True)
-class AttributedFigures:
-    """A manager's own figures: the customers their employee sources brought."""
+class OwnReport:
+    """A manager's statistics: the same report, over the customers their QR codes brought."""
 
-    sources: int
-    customers: int
-    new_this_week: int
-    purchases: int
-    net_revenue: int  # kopecks
-
-
-async def attributed(
-    session: AsyncSession, member: StaffMember | None, now: datetime | None = None
-) -> AttributedFigures:
-    """The customers attributed to `member`: sources whose employee is their staff name."""
-    require(member, Action.VIEW_STATS)
-    assert member is not None
-    row = await staff_repo.member(session, member.telegram_id)
-    name = " ".join((row.name if row else "").split()).casefold()
-    ids = [
-        link.id
-        for link in await source_repo.all_sources(session)
-        if name and " ".join(link.employee.split()).casefold() == name
-    ]
-    since = week_start(now or utcnow())
-    customers, new, purchases, net = await repo.attributed_figures(session, ids, since)
-    return AttributedFigures(len(ids), customers, new, purchases, net)
+    sources: int  # their QR codes (sources linked to them)
+    report: StatsReport
+    funnel: FunnelReport
 
 
 async def report_for(
     session: AsyncSession,
-    member: StaffMember | None,
+    member: Actor,
     link_key: bytes,
     program: Program,
     *,
     active_days: int,
     quiet_days: int,
-) -> StatsReport | AttributedFigures:
-    """What `member` may see: the whole base (owner) or their own customers (manager)."""
+    now: datetime | None = None,
+) -> StatsReport | OwnReport:
+    """What `member` may see: the whole base (owner) or the report over their own customers
+    (a manager: the customers of the sources linked to them, `sources.staff_id`)."""
     if require(member, Action.VIEW_STATS) is Grant.ALL:
-        return await report(
-            session, link_key, program, active_days=active_days, quiet_days=quiet_days
+        return await _report(
+            session, link_key, program, active_days=active_days, quiet_days=quiet_days, now=now
         )
-    return await attributed(session, member)
+    assert isinstance(member, StaffMember)
+    ids = await attributed_source_ids(session, member)
+    own = await _report(
+        session,
+        link_key,
+        program,
+        active_days=active_days,
+        quiet_days=quiet_days,
+        now=now,
+        scope=ids,
+    )
+    return OwnReport(len(ids), own, await funnel_report(session, link_key, scope=ids))

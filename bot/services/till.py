@@ -29,6 +29,7 @@ from bot.domain.phone import mask_phone
 from bot.domain.program import Program
 from bot.services import audit, ledger, members, permissions, promos
 from bot.services.permissions import Action, Grant
+from bot.services.sources import attributed_source_ids
 from bot.services.staff import Role, StaffMember
 from db.base import utcnow
 from db.models import Customer
@@ -511,9 +512,10 @@ async def purchases_to_return(
     receipt_id: str | None = None,
     customer_id: int | None = None,
 ) -> list[PurchaseLine]:
-    """Purchases this person may return, by receipt number or a customer's recent ones."""
-    if staff is None or not may_sell(staff):
-        return []
+    """Purchases this person may return, by receipt number or a customer's recent ones;
+    NotAllowedError for anyone without the right to return."""
+    if staff is None or permissions.allowed(staff, Action.RETURN) is None:
+        raise NotAllowedError("staff only")
     store = _their_store(staff)
     if receipt_id is not None:
         found = await repo.purchases_with_receipt(session, receipt_id, store)
@@ -710,8 +712,8 @@ async def my_figures(
     """What `/qr` promises an employee: the customers their code brought and their first
     purchases, and the sales they recorded since Monday and since the 1st (UTC).
 
-    The employee's QR codes are those `/qr` made for their name in the staff list (an owner,
-    who is not on it: `fallback_name`, their name in the messenger)."""
+    The employee's QR codes are those `/qr` made for them from the staff list (linked by
+    `sources.staff_id`, never by name); `fallback_name` names an owner who is not on it."""
     if staff is None or not may_see_figures(staff):
         raise NotAllowedError("staff only")
     row = await staff_repo.active_member(session, staff.telegram_id)
@@ -719,9 +721,9 @@ async def my_figures(
     now = now or utcnow()
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
     week, month = day - timedelta(days=day.weekday()), day.replace(day=1)
-    codes, brought, bought = (0, 0, 0)
-    if name.strip():
-        codes, brought, bought = await repo.brought_by(session, name.strip(), staff.store)
+    ids = await attributed_source_ids(session, staff)
+    brought, bought = await repo.brought_by(session, ids)
+    codes = len(ids)
     week_sales, week_amount = await repo.sales_by(session, staff.actor, week)
     month_sales, month_amount = await repo.sales_by(session, staff.actor, month)
     return MyFigures(

@@ -399,8 +399,8 @@ EN = Texts(
     your_id="Your Telegram id: <code>{id}</code>",
     not_allowed="Not allowed.",
     stats_own=(
-        "<b>Your customers</b> (sources with your name: {sources})\n"
-        "Customers: {customers}, new this week: {new}\nPurchases: {purchases} for {revenue}"
+        "<b>Your customers</b>: those your QR codes brought ({sources}). "
+        "All the figures below are theirs only."
     ),
     staff_title="<b>Staff</b>",
     staff_line="{name} — {role}{store}{inactive}",

@@ -400,8 +400,8 @@ RU = Texts(
     your_id="Ваш Telegram id: <code>{id}</code>",
     not_allowed="Недостаточно прав.",
     stats_own=(
-        "<b>Ваши клиенты</b> (источников с вашим именем: {sources})\n"
-        "Клиентов: {customers}, новых за неделю: {new}\nПокупок: {purchases} на {revenue}"
+        "<b>Ваши клиенты</b>: их привели ваши QR-коды ({sources}). "
+        "Вся статистика ниже — только по ним."
     ),
     staff_title="<b>Сотрудники</b>",
     staff_line="{name} — {role}{store}{inactive}",

@@ -61,8 +61,13 @@ async def get(session: AsyncSession, campaign_id: int) -> Campaign | None:
     return await session.get(Campaign, campaign_id)
 
 
-async def newest(session: AsyncSession, limit: int) -> list[Campaign]:
-    return list(await session.scalars(select(Campaign).order_by(Campaign.id.desc()).limit(limit)))
+async def newest(
+    session: AsyncSession, limit: int, created_by: str | None = None
+) -> list[Campaign]:
+    query = select(Campaign)
+    if created_by is not None:
+        query = query.where(Campaign.created_by == created_by)
+    return list(await session.scalars(query.order_by(Campaign.id.desc()).limit(limit)))
 
 
 async def photo(session: AsyncSession, campaign_id: int) -> bytes | None:

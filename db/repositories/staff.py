@@ -57,6 +57,10 @@ async def members(session: AsyncSession) -> list[Staff]:
     return list(await session.scalars(query))
 
 
+async def by_id(session: AsyncSession, staff_id: int) -> Staff | None:
+    return await session.get(Staff, staff_id)
+
+
 async def member(session: AsyncSession, telegram_id: int) -> Staff | None:
     return await session.scalar(select(Staff).where(Staff.telegram_id == telegram_id))
 

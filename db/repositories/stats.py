@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, cast, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy import Integer as SqlInteger
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +54,20 @@ class LifecycleRules:
     vip_spend: int | None  # net spend (kopecks) of the top tier; None when there is one tier
 
 
+Scope = Sequence[int] | None  # None: the whole base; else only customers of these sources
+
+
+def _of_sources(column: Any, scope: Scope) -> ColumnElement[bool]:
+    """`column` (a customer id) belongs to a customer of the scope's sources; true for None."""
+    if scope is None:
+        return true()
+    return column.in_(select(Customer.id).where(Customer.source_id.in_(list(scope))))
+
+
+def _customer_in(scope: Scope) -> ColumnElement[bool]:
+    return true() if scope is None else Customer.source_id.in_(list(scope))
+
+
 def _week_of(session: AsyncSession, column: Any, start: datetime) -> ColumnElement:
     """Whole weeks from `start` to the column's time (rows before `start` are filtered out)."""
     if session.get_bind().dialect.name == "postgresql":
@@ -67,7 +92,9 @@ def purchase_figures() -> Subquery:
     )
 
 
-async def customer_groups(session: AsyncSession, rules: LifecycleRules) -> list[CustomerGroup]:
+async def customer_groups(
+    session: AsyncSession, rules: LifecycleRules, scope: Scope = None
+) -> list[CustomerGroup]:
     """The whole base in one pass, grouped by source and lifecycle segment.
 
     Segments are exclusive, first match wins: potential (no purchase), vip (top tier, not gone
@@ -100,7 +127,7 @@ async def customer_groups(session: AsyncSession, rules: LifecycleRules) -> list[
         )
         .select_from(Customer)
         .outerjoin(p, p.c.customer_id == Customer.id)
-        .where(Customer.status == ACTIVE)
+        .where(Customer.status == ACTIVE, _customer_in(scope))
         .group_by(Customer.source_id, segment)
     )
     return [
@@ -109,43 +136,48 @@ async def customer_groups(session: AsyncSession, rules: LifecycleRules) -> list[
     ]
 
 
-async def signups_before(session: AsyncSession, start: datetime) -> int:
+async def signups_before(session: AsyncSession, start: datetime, scope: Scope = None) -> int:
     """Members who joined before `start` (imported ones without a date count as before)."""
     query = select(func.count()).where(
         Customer.status == ACTIVE,
+        _customer_in(scope),
         or_(Customer.signed_up_at < start, Customer.signed_up_at.is_(None)),
     )
     return int(await session.scalar(query) or 0)
 
 
-async def signups_per_week(session: AsyncSession, start: datetime) -> dict[int, int]:
+async def signups_per_week(
+    session: AsyncSession, start: datetime, scope: Scope = None
+) -> dict[int, int]:
     week = _week_of(session, Customer.signed_up_at, start).label("week")
     query = (
         select(week, func.count())
-        .where(Customer.status == ACTIVE, Customer.signed_up_at >= start)
+        .where(Customer.status == ACTIVE, Customer.signed_up_at >= start, _customer_in(scope))
         .group_by(week)
     )
     return {int(w): int(n) for w, n in await session.execute(query)}
 
 
-async def revenue_per_week(session: AsyncSession, start: datetime) -> dict[int, tuple[int, int]]:
+async def revenue_per_week(
+    session: AsyncSession, start: datetime, scope: Scope = None
+) -> dict[int, tuple[int, int]]:
     """Week → (net revenue in kopecks, purchases)."""
     week = _week_of(session, Purchase.created_at, start).label("week")
     query = (
         select(week, func.sum(Purchase.amount - Purchase.refunded_amount), func.count())
-        .where(Purchase.created_at >= start)
+        .where(Purchase.created_at >= start, _of_sources(Purchase.customer_id, scope))
         .group_by(week)
     )
     return {int(w): (int(net), int(n)) for w, net, n in await session.execute(query)}
 
 
-async def purchase_totals(session: AsyncSession) -> tuple[int, int]:
+async def purchase_totals(session: AsyncSession, scope: Scope = None) -> tuple[int, int]:
     """(purchases, net revenue in kopecks) over all time."""
     row = (
         await session.execute(
             select(
                 func.count(), func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0)
-            )
+            ).where(_of_sources(Purchase.customer_id, scope))
         )
     ).one()
     return int(row[0]), int(row[1])
@@ -158,7 +190,9 @@ def _live(now: datetime) -> ColumnElement[bool]:
     )
 
 
-async def liability(session: AsyncSession, now: datetime, until: datetime) -> tuple[int, int]:
+async def liability(
+    session: AsyncSession, now: datetime, until: datetime, scope: Scope = None
+) -> tuple[int, int]:
     """(points held by live lots, of which lapse by `until`)."""
     lapsing = case((LedgerEntry.expires_at <= until, LedgerEntry.remaining), else_=0)
     row = (
@@ -166,26 +200,35 @@ async def liability(session: AsyncSession, now: datetime, until: datetime) -> tu
             select(
                 func.coalesce(func.sum(LedgerEntry.remaining), 0),
                 func.coalesce(func.sum(lapsing), 0),
-            ).where(_live(now))
+            ).where(_live(now), _of_sources(LedgerEntry.customer_id, scope))
         )
     ).one()
     return int(row[0]), int(row[1])
 
 
-async def lapsing_per_week(session: AsyncSession, now: datetime) -> dict[int | None, int]:
+async def lapsing_per_week(
+    session: AsyncSession, now: datetime, scope: Scope = None
+) -> dict[int | None, int]:
     """Week from now (0 = the coming seven days) → live points lapsing then; None: never."""
     week = case(
         (LedgerEntry.expires_at.is_(None), None),
         else_=_week_of(session, LedgerEntry.expires_at, now),
     ).label("week")
-    query = select(week, func.sum(LedgerEntry.remaining)).where(_live(now)).group_by(week)
+    query = (
+        select(week, func.sum(LedgerEntry.remaining))
+        .where(_live(now), _of_sources(LedgerEntry.customer_id, scope))
+        .group_by(week)
+    )
     return {
         None if w is None else int(w): int(points) for w, points in await session.execute(query)
     }
 
 
 async def decay(
-    session: AsyncSession, points: Sequence[datetime], active_window_days: int
+    session: AsyncSession,
+    points: Sequence[datetime],
+    active_window_days: int,
+    scope: Scope = None,
 ) -> list[tuple[int, int, int]]:
     """At each point in time: (members by then, unreachable by then, buyers in the window).
 
@@ -200,7 +243,11 @@ async def decay(
         for t in points
     ]
     gone = [func.sum(case((Customer.unreachable_at <= t, 1), else_=0)) for t in points]
-    row = (await session.execute(select(*joined, *gone).where(Customer.status == ACTIVE))).one()
+    row = (
+        await session.execute(
+            select(*joined, *gone).where(Customer.status == ACTIVE, _customer_in(scope))
+        )
+    ).one()
     # Per buyer first (the purchases index is read in customer order, no DISTINCT sets), then
     # one sum per point: counting distinct buyers per point directly is several times slower.
     flags = (
@@ -215,7 +262,7 @@ async def decay(
                 for index, t in enumerate(points)
             ]
         )
-        .where(Purchase.created_at > min(points) - window)
+        .where(Purchase.created_at > min(points) - window, _of_sources(Purchase.customer_id, scope))
         .group_by(Purchase.customer_id)
         .subquery("flags")
     )
@@ -228,13 +275,15 @@ async def decay(
     return [(int(row[i] or 0), int(row[count + i] or 0), int(bought[i] or 0)) for i in range(count)]
 
 
-async def top_customers(session: AsyncSession, limit: int) -> list[tuple[str, str, int, int]]:
+async def top_customers(
+    session: AsyncSession, limit: int, scope: Scope = None
+) -> list[tuple[str, str, int, int]]:
     """(name, phone, net spend, purchases) of the biggest spenders, biggest first."""
     p = purchase_figures()
     query = (
         select(Customer.name, Customer.phone, p.c.net, p.c.purchases)
         .join(p, p.c.customer_id == Customer.id)
-        .where(Customer.status == ACTIVE)
+        .where(Customer.status == ACTIVE, _customer_in(scope))
         .order_by(p.c.net.desc(), Customer.id)
         .limit(limit)
     )
@@ -242,32 +291,3 @@ async def top_customers(session: AsyncSession, limit: int) -> list[tuple[str, st
         (name or "", phone or "", int(net or 0), int(n))
         for name, phone, net, n in await session.execute(query)
     ]
-
-
-async def attributed_figures(
-    session: AsyncSession, source_ids: Sequence[int], since: datetime
-) -> tuple[int, int, int, int]:
-    """Customers of these sources: (customers, new since `since`, purchases, net kopecks)."""
-    if not source_ids:
-        return 0, 0, 0, 0
-    mine = and_(Customer.status == ACTIVE, Customer.source_id.in_(list(source_ids)))
-    customers, new = (
-        await session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(case((Customer.signed_up_at >= since, 1), else_=0)), 0),
-            ).where(mine)
-        )
-    ).one()
-    purchases, net = (
-        await session.execute(
-            select(
-                func.count(Purchase.id),
-                func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0),
-            )
-            .select_from(Purchase)
-            .join(Customer, Customer.id == Purchase.customer_id)
-            .where(mine)
-        )
-    ).one()
-    return int(customers), int(new), int(purchases), int(net)

@@ -3,6 +3,7 @@ customers looked up by staff, an employee's own figures. Never commits; the serv
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Consent, Customer, Purchase, Redemption, Source
+from db.models import Consent, Customer, Purchase, Redemption
 from db.repositories.rows import InsertOnce, rows_changed, table_of
 
 redemptions = table_of(Redemption)
@@ -250,25 +251,19 @@ async def last_consents(
 # --- an employee's figures ------------------------------------------------------------------------
 
 
-async def brought_by(session: AsyncSession, employee: str, store: str) -> tuple[int, int, int]:
-    """(the employee's QR codes, customers signed up through them, of whom bought at least once).
-
-    An employee's codes are the sources named for them (`/qr`), in their store when they have
-    one; the name is compared without regard to case."""
-    names = {employee, employee.lower(), employee.capitalize(), employee.title()}
-    source_ids = select(Source.id).where(Source.employee.in_(names))
-    if store:
-        source_ids = source_ids.where(Source.store == store)
-    codes = await session.scalar(select(func.count()).select_from(source_ids.subquery()))
+async def brought_by(session: AsyncSession, source_ids: Sequence[int]) -> tuple[int, int]:
+    """(customers signed up through these sources, of whom bought at least once)."""
+    if not source_ids:
+        return 0, 0
     row = (
         await session.execute(
             select(
                 func.count(),
                 func.coalesce(func.sum(case((Customer.purchase_count > 0, 1), else_=0)), 0),
-            ).where(Customer.status == "active", Customer.source_id.in_(source_ids))
+            ).where(Customer.status == "active", Customer.source_id.in_(list(source_ids)))
         )
     ).one()
-    return int(codes or 0), int(row[0]), int(row[1])
+    return int(row[0]), int(row[1])
 
 
 async def sales_by(session: AsyncSession, actor: str, since: datetime) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain.campaigns import CampaignError, CampaignState
 from bot.domain.segments import SegmentFilter
-from bot.services import campaigns, segments
+from bot.services import campaigns, permissions, segments
 from db.models import AuditEntry, CampaignMember, Consent, Customer, Delivery, Purchase
 from db.repositories import campaigns as repo
 from db.repositories import deliveries
@@ -20,7 +20,7 @@ from tests.db.conftest import PROGRAM
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 RULES = segments.rules_for(PROGRAM, active_days=30, quiet_days=60, now=NOW)
-SHELL = {"actor": "shell", "channel": "shell"}
+SHELL = {"actor": "shell", "channel": "shell", "by": permissions.SHELL}
 
 
 async def _customers(sessions: async_sessionmaker, count: int, *, ads: bool = True) -> None:
@@ -142,7 +142,7 @@ async def test_bad_campaigns_are_refused_and_nothing_is_stored(sessions) -> None
             await _create(sessions, **extra)
         assert refused.value.field == field
     async with sessions() as session:
-        assert await campaigns.listing(session) == []
+        assert await campaigns.listing(session, by=permissions.SHELL) == []
 
 
 async def test_done_and_results_against_the_holdout(sessions) -> None:

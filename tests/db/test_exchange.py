@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.domain import sheets
 from bot.domain.questionnaire import Step
 from bot.services import audit, exchange, ledger, signup
+from bot.services.permissions import SHELL
 from bot.texts import texts_for
 from db.models import AuditEntry, Consent, Customer, LedgerEntry
 from tests.db.conftest import PROGRAM
@@ -42,6 +43,7 @@ async def _import(
             channel=audit.Channel.SHELL,
             language="ru",
             now=now,
+            by=SHELL,
         )
 
 
@@ -57,6 +59,7 @@ async def _export(sessions: async_sessionmaker, fmt: str = "xlsx") -> exchange.E
             channel=audit.Channel.MESSENGER,
             bot_username="shop_bot",
             now=NOW,
+            by=SHELL,
         )
 
 
@@ -140,7 +143,7 @@ async def test_dry_run_names_bad_rows_and_writes_nothing(sessions: async_session
         "Anna again,89161234567,,5,",
     )
     async with sessions() as session:
-        plan = await exchange.plan_import(session, data, today=NOW.date())
+        plan = await exchange.plan_import(session, data, today=NOW.date(), by=SHELL)
     assert [(r.number, r.reason) for r in plan.refused] == [
         (3, "phone_missing"),
         (4, "phone"),
@@ -193,7 +196,7 @@ async def test_export_and_import_are_audited(sessions: async_sessionmaker) -> No
     await _import(sessions, OLD_BASE)
     await _export(sessions)
     async with sessions() as session:
-        shown = await audit.page(session)
+        shown = await audit.page(session, by=SHELL)
     assert [(r.action, r.actor, r.channel) for r in shown.records] == [
         ("export", "tg:900001", "messenger"),
         ("import", "shell", "shell"),

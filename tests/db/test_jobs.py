@@ -25,6 +25,7 @@ from bot.services.jobs.runner import (
     set_enabled,
     statuses,
 )
+from bot.services.permissions import SHELL
 from db.engine import create_engine, create_session_factory
 from db.models import (
     Customer,
@@ -472,7 +473,7 @@ async def test_a_job_turned_off_sends_nothing_for_the_days_it_was_off(
     await add_customer(sessions, off_day.replace(year=1990))
     greeted = await add_customer(sessions, on_day.replace(year=1990))
     async with sessions() as session:
-        await set_enabled(session, "birthday", False, by="owner:1")
+        await set_enabled(session, "birthday", False, by="owner:1", actor=SHELL)
     off = await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="a", now=at(off_day, 10))
     assert [r.outcome for r in off] == [RunOutcome.DISABLED]
     async with sessions() as session:
@@ -483,7 +484,7 @@ async def test_a_job_turned_off_sends_nothing_for_the_days_it_was_off(
 
     # Turned on again (in another process, without a restart): no belated greeting for the 9th.
     async with sessions() as session:
-        await set_enabled(session, "birthday", True, by="owner:1")
+        await set_enabled(session, "birthday", True, by="owner:1", actor=SHELL)
     assert await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="b", now=at(off_day, 11)) == []
     on = await run_due(sessions, CONFIG, JobName.BIRTHDAY, owner="b", now=at(on_day, 10))
     assert [(r.period, r.outcome) for r in on] == [("2027-09-10", RunOutcome.DONE)]

@@ -16,6 +16,7 @@ from bot.services.ledger import (
     RedeemCapError,
     RefundTooLargeError,
 )
+from bot.services.permissions import SHELL
 from db.models import FunnelEvent, LedgerEntry, Purchase
 from tests.db.conftest import PROGRAM, T0, lots_of
 
@@ -192,18 +193,20 @@ async def test_adjustments_keep_reason_and_actor(sessions, new_customer) -> None
     async with sessions() as session:
         assert (
             await ledger.adjust(
-                session, PROGRAM, customer, 70, reason="жалоба", actor="owner:1", now=T0
+                session, PROGRAM, customer, 70, reason="жалоба", actor="owner:1", now=T0, by=SHELL
             )
             == 70
         )
         assert (
             await ledger.adjust(
-                session, PROGRAM, customer, -20, reason="ошибка", actor="owner:1", now=T0
+                session, PROGRAM, customer, -20, reason="ошибка", actor="owner:1", now=T0, by=SHELL
             )
             == 50
         )
         with pytest.raises(ValueError):
-            await ledger.adjust(session, PROGRAM, customer, 5, reason=" ", actor="owner:1")
+            await ledger.adjust(
+                session, PROGRAM, customer, 5, reason=" ", actor="owner:1", by=SHELL
+            )
         rows = (
             await session.execute(
                 select(LedgerEntry.reason, LedgerEntry.actor).order_by(LedgerEntry.id)

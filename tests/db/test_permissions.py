@@ -13,11 +13,30 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import ledger, staff, stats, team
+from bot.domain.promos import Kind
+from bot.domain.segments import SegmentFilter
+from bot.services import (
+    audit,
+    campaigns,
+    exchange,
+    funnel,
+    job_texts,
+    ledger,
+    promos,
+    segments,
+    sources,
+    staff,
+    stats,
+    team,
+    till,
+)
+from bot.services import program as program_service
+from bot.services.jobs import runner
 from bot.services.permissions import Action, Grant, NotAllowedError, allowed, require
 from bot.services.staff import Role, StaffMember
-from db.base import utcnow
-from db.models import AuditEntry, Customer, Source, Staff, StaffInvite
+from bot.texts import texts_for
+from db.base import Base, utcnow
+from db.models import AuditEntry, Customer, JobSetting, Source, Staff, StaffInvite
 from tests.db.conftest import PROGRAM
 
 KEY = b"test-link-key"
@@ -51,6 +70,7 @@ EXPECTED: dict[str, dict[Action, Grant]] = {
     | {
         Action.VIEW_CUSTOMER: Grant.OWN,
         Action.MESSAGE_CUSTOMERS: Grant.OWN,
+        Action.BROADCAST: Grant.OWN,
         Action.VIEW_STATS: Grant.OWN,
         Action.INVITE_STAFF: Grant.LIMITED,
     },
@@ -103,33 +123,141 @@ async def test_every_role_by_every_action(sessions: async_sessionmaker, who: str
             assert require(member, action) is expected
 
 
-ACTING = {
-    Action.INVITE_STAFF: lambda s, m: team.invite(s, KEY, m, Role.MANAGER),
-    Action.MANAGE_STAFF: lambda s, m: team.change_role(s, OWNER_IDS, m, TARGET, Role.MANAGER),
-    "deactivate": lambda s, m: team.set_active(s, OWNER_IDS, m, TARGET, False),
-    "list": lambda s, m: team.staff_list(s, OWNER_IDS, m),
-    "open": lambda s, m: team.member_of(s, OWNER_IDS, m, TARGET),
+def _sheet() -> bytes:
+    return "Телефон;Имя\n+79160000099;Борис\n".encode()
+
+
+# Every staff action through the service that does it: (session, member) -> awaitable.
+# The till's sale, redemption and receipt QR are recorded through the ledger with an actor
+# string shared with the POS API (its key is the right there): checked by the handlers'
+# `Permitted` filter only, and so not in this table.
+THROUGH_THE_BOT_ONLY = {Action.RECORD_SALE, Action.REDEEM, Action.RECEIPT_QR}
+MESSENGER = audit.Channel.MESSENGER
+SERVICES: dict[Action, Any] = {
+    Action.RETURN: lambda s, m: till.purchases_to_return(s, m, receipt_id="R-1"),
+    Action.FIND_CUSTOMER: lambda s, m: till.find_customers(s, m, "Анна"),
+    Action.VIEW_CUSTOMER: lambda s, m: till.customer_card(s, PROGRAM, m, 1),
+    Action.OWN_FIGURES: lambda s, m: till.my_figures(s, m, "Я"),
+    Action.MESSAGE_CUSTOMERS: lambda s, m: campaigns.restricted(s, m, SegmentFilter()),
     Action.VIEW_STATS: lambda s, m: stats.report_for(
         s, m, KEY, PROGRAM, active_days=30, quiet_days=90
     ),
+    Action.VIEW_SOURCES: lambda s, m: funnel.sources_report(s, KEY, by=m),
+    Action.MAKE_QR: lambda s, m: sources.source_for(s, KEY, "Центр", "Касса", by=m),
+    Action.BROADCAST: lambda s, m: campaigns.create(
+        s, text="Скидка", segment=SegmentFilter(), by=m, actor="x", channel=MESSENGER
+    ),
+    Action.PROMOS: lambda s, m: promos.create_promotion(
+        s,
+        name="Весна",
+        kind=Kind.PERCENT,
+        value=10,
+        expires_at=None,
+        by=m,
+        actor="x",
+        channel=MESSENGER,
+    ),
+    Action.EXPORT: lambda s, m: exchange.export(
+        s, KEY, PROGRAM, texts_for("ru"), ["csv"], by=m, actor="x", channel=MESSENGER
+    ),
+    Action.IMPORT: lambda s, m: exchange.run_import(
+        s, PROGRAM, KEY, _sheet(), by=m, actor="x", channel=MESSENGER, language="ru"
+    ),
+    Action.INVITE_STAFF: lambda s, m: team.invite(s, KEY, m, Role.CASHIER),
+    Action.MANAGE_STAFF: lambda s, m: team.change_role(s, OWNER_IDS, m, TARGET, Role.MANAGER),
+    Action.PROGRAM_SETTINGS: lambda s, m: program_service.change(
+        s, PROGRAM, "welcome_bonus", "77", by=m, channel=MESSENGER
+    ),
+    Action.SCHEDULE: lambda s, m: runner.set_enabled(s, "birthday", False, "x", actor=m),
+    Action.AUDIT: lambda s, m: audit.page(s, by=m),
+    Action.ADJUST_POINTS: lambda s, m: ledger.adjust(
+        s, PROGRAM, CUSTOMER_ROW, 50, by=m, reason="подарок", actor="x"
+    ),
 }
+# More ways in to the same rights: each refused alike.
+MORE: dict[str, tuple[Action, Any]] = {
+    "deactivate": (
+        Action.MANAGE_STAFF,
+        lambda s, m: team.set_active(s, OWNER_IDS, m, TARGET, False),
+    ),
+    "list staff": (Action.MANAGE_STAFF, lambda s, m: team.staff_list(s, OWNER_IDS, m)),
+    "open staff": (Action.MANAGE_STAFF, lambda s, m: team.member_of(s, OWNER_IDS, m, TARGET)),
+    "import dry run": (Action.IMPORT, lambda s, m: exchange.plan_import(s, _sheet(), by=m)),
+    "promo list": (Action.PROMOS, lambda s, m: promos.list_promotions(s, by=m)),
+    "promo off": (
+        Action.PROMOS,
+        lambda s, m: promos.set_active(s, 1, False, by=m, actor="x", channel=MESSENGER),
+    ),
+    "qr off": (Action.MAKE_QR, lambda s, m: sources.set_enabled(s, 1, False, by=m)),
+    "staff for qr": (Action.MAKE_QR, lambda s, m: sources.employees(s, m)),
+    "job text": (
+        Action.SCHEDULE,
+        lambda s, m: job_texts.set_text(s, "birthday", "ru", "С днём!", by=m, channel=MESSENGER),
+    ),
+    "campaign list": (Action.BROADCAST, lambda s, m: campaigns.listing(s, by=m)),
+    "campaign pause": (
+        Action.BROADCAST,
+        lambda s, m: campaigns.pause(s, 1, by=m, actor="x", channel=MESSENGER),
+    ),
+    "segment save": (
+        Action.BROADCAST,
+        lambda s, m: segments.save(s, "Все мои", SegmentFilter(), by=m, actor="x", channel="x"),
+    ),
+    "stats whole": (
+        Action.VIEW_STATS,
+        lambda s, m: stats.report(s, KEY, PROGRAM, by=m, active_days=30, quiet_days=90),
+    ),
+}
+CUSTOMER_ROW = 1  # Анна's customer id (the only customer)
+CASES = [(action.value, action, call) for action, call in SERVICES.items()] + [
+    (name, action, call) for name, (action, call) in MORE.items()
+]
+# Refused for a manager although they hold the action in part (Grant.OWN / LIMITED):
+# the whole base's statistics, deleting shared things, inviting above a cashier.
+# A campaign that is not theirs (here: none at all) is the same refusal.
+REFUSED_IN_PART = {("manager", "stats whole"), ("manager", "campaign pause")}
 
 
-@pytest.mark.parametrize("who", ["manager", "cashier", "customer", "stranger", "deactivated"])
-@pytest.mark.parametrize("acting", list(ACTING))
-async def test_the_services_refuse_and_change_nothing(
-    sessions: async_sessionmaker, who: str, acting: str
+def test_every_action_has_its_service() -> None:
+    assert set(SERVICES) | THROUGH_THE_BOT_ONLY == set(Action)
+
+
+async def _whole_snapshot(session: AsyncSession) -> tuple[Any, ...]:
+    counts = []
+    for table in Base.metadata.sorted_tables:
+        counts.append((table.name, await session.scalar(select(func.count()).select_from(table))))
+    people = (await session.execute(select(Staff.telegram_id, Staff.role, Staff.active))).all()
+    switches = (await session.execute(select(JobSetting.job, JobSetting.enabled))).all()
+    codes = (await session.execute(select(Source.id, Source.enabled, Source.staff_id))).all()
+    return tuple(counts), tuple(sorted(people)), tuple(sorted(switches)), tuple(sorted(codes))
+
+
+@pytest.mark.parametrize("who", list(PEOPLE))
+@pytest.mark.parametrize(("case", "action", "call"), CASES, ids=[c[0] for c in CASES])
+async def test_every_role_through_every_service(
+    sessions: async_sessionmaker, who: str, case: str, action: Action, call: Any
 ) -> None:
-    if who == "manager" and acting == Action.VIEW_STATS:
-        pytest.skip("a manager sees their own figures: tested below")
+    """Whoever lacks the right is refused by the service itself (what a forged button or a
+    bypassed filter reaches), with nothing changed; whoever has it is let through."""
     await _people(sessions)
     async with sessions() as session:
-        before = await _snapshot(session)
         member = await _member(session, who)
-        with pytest.raises(NotAllowedError):
-            await ACTING[acting](session, member)
-    async with sessions() as session:
-        assert await _snapshot(session) == before
+        before = await _whole_snapshot(session)
+        refused = EXPECTED[who].get(action) is None or (who, case) in REFUSED_IN_PART
+        if refused:
+            with pytest.raises((NotAllowedError, till.NotAllowedError)):
+                await call(session, member)
+            await session.rollback()
+        else:
+            try:
+                await call(session, member)
+            except (NotAllowedError, till.NotAllowedError):
+                pytest.fail(f"{who} refused {case}")
+            except Exception:
+                pass
+    if refused:
+        async with sessions() as session:
+            assert await _whole_snapshot(session) == before
 
 
 async def test_a_manager_invites_cashiers_only(sessions: async_sessionmaker) -> None:
@@ -201,19 +329,25 @@ async def test_owners_in_the_database(sessions: async_sessionmaker) -> None:
 async def test_a_manager_sees_only_the_customers_their_sources_brought(
     sessions: async_sessionmaker,
 ) -> None:
+    """Attribution is the link `sources.staff_id`: a code with the manager's name but linked to
+    nobody (or to someone else) brings them nothing."""
     await _people(sessions)
     async with sessions() as session:
-        mine = Source(store="Центр", campaign="Касса", employee="  мария ")
-        theirs = Source(store="Центр", campaign="Касса", employee="Олег")
-        session.add_all([mine, theirs])
+        maria = await session.scalar(select(Staff.id).where(Staff.telegram_id == MANAGER))
+        oleg = await session.scalar(select(Staff.id).where(Staff.telegram_id == CASHIER))
+        mine = Source(store="Центр", campaign="Касса", employee="Мария", staff_id=maria)
+        same_name = Source(store="Центр", campaign="Плакат", employee="Мария")
+        theirs = Source(store="Центр", campaign="Касса", employee="Олег", staff_id=oleg)
+        session.add_all([mine, same_name, theirs])
         await session.flush()
+        sources_of = [mine, mine, theirs, theirs, same_name]
         people = [
             Customer(
                 telegram_id=600 + n,
                 status="active",
                 name=f"Клиент {n}",
                 phone=f"+7916100000{n}",
-                source_id=(mine if n < 2 else theirs).id,
+                source_id=sources_of[n].id,
                 signed_up_at=utcnow(),
             )
             for n in range(5)
@@ -225,12 +359,45 @@ async def test_a_manager_sees_only_the_customers_their_sources_brought(
                 session, PROGRAM, customer.id, amount, channel="cashier", actor="test"
             )
         manager = await _member(session, "manager")
-        figures = await stats.report_for(
-            session, manager, KEY, PROGRAM, active_days=30, quiet_days=90
-        )
+        own = await stats.report_for(session, manager, KEY, PROGRAM, active_days=30, quiet_days=90)
         owner = await _member(session, "owner")
         whole = await stats.report_for(session, owner, KEY, PROGRAM, active_days=30, quiet_days=90)
-    assert figures == stats.AttributedFigures(
-        sources=1, customers=2, new_this_week=2, purchases=1, net_revenue=100_000
-    )
+    assert isinstance(own, stats.OwnReport)
+    assert own.sources == 1
+    mine_only = own.report
+    assert mine_only.customers == 2 and mine_only.new_this_week == 2
+    assert sum(week.revenue for week in mine_only.weeks) == 100_000
+    assert sum(week.purchases for week in mine_only.weeks) == 1
+    assert [top.spend for top in mine_only.top] == [100_000]
+    assert [row.source.id for row in own.funnel.rows if row.source] == [mine.id]
     assert isinstance(whole, stats.StatsReport) and whole.customers == 6
+
+
+async def test_a_forged_segment_cannot_widen_a_managers_broadcast(
+    sessions: async_sessionmaker,
+) -> None:
+    await _people(sessions)
+    async with sessions() as session:
+        maria = await session.scalar(select(Staff.id).where(Staff.telegram_id == MANAGER))
+        mine = Source(store="Центр", campaign="Касса", employee="Мария", staff_id=maria)
+        theirs = Source(store="Центр", campaign="Касса", employee="Олег")
+        session.add_all([mine, theirs])
+        await session.commit()
+        manager = await _member(session, "manager")
+        owner = await _member(session, "owner")
+        cut = campaigns.restricted
+        assert (await cut(session, manager, SegmentFilter())).source_ids == (mine.id,)
+        forged = SegmentFilter(source_ids=(theirs.id,), gender="female")
+        assert await cut(session, manager, forged) == SegmentFilter(
+            source_ids=(0,), gender="female"
+        )
+        both = SegmentFilter(source_ids=(mine.id, theirs.id))
+        assert (await cut(session, manager, both)).source_ids == (mine.id,)
+        assert await cut(session, owner, forged) == forged
+        made = await campaigns.create(
+            session, text="Мои", segment=forged, by=manager, actor="forged", channel="messenger"
+        )
+        assert made.created_by == f"tg:{MANAGER}"  # theirs, whatever actor was claimed
+        assert [c.id for c in await campaigns.listing(session, by=manager)] == [made.id]
+        with pytest.raises(NotAllowedError):  # a shared list: only who may message everyone
+            await segments.delete(session, "x", by=manager, actor="x", channel="x")

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain.promos import Kind
 from bot.services import audit, promos
+from bot.services.permissions import SHELL
 from db.base import utcnow
 from db.models import PromoCode, PromoRedemption, Purchase
 from tests.db import test_pos_api as pos
@@ -28,7 +29,7 @@ async def _shared(sessions: async_sessionmaker, **kw: object) -> str:
     }
     values.update(kw)
     async with sessions() as session:
-        promotion = await promos.create_promotion(session, **values)
+        promotion = await promos.create_promotion(session, **values, by=SHELL)
     assert promotion.code is not None
     return promotion.code
 
@@ -85,6 +86,7 @@ async def test_refusals_are_clean_json_with_a_reason_code(sessions, client, toke
             personal=True,
             actor="owner:1",
             channel=audit.Channel.SHELL,
+            by=SHELL,
         )
     async with sessions() as session:
         codes = await promos.issue_personal_codes(session, personal.id, [anna.id])

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from bot.domain import promos as rules
 from bot.domain.promos import Kind, Refusal
 from bot.services import audit, ledger, promos
+from bot.services.permissions import SHELL
 from db.models import AuditEntry, LedgerEntry, PromoCode, PromoRedemption, Purchase
 from tests.db.conftest import PROGRAM, T0
 
@@ -34,7 +35,7 @@ async def _promotion(sessions: async_sessionmaker, **kw: object) -> promos.Promo
     }
     values.update(kw)
     async with sessions() as session:
-        return await promos.create_promotion(session, **values)
+        return await promos.create_promotion(session, **values, by=SHELL)
 
 
 async def _sell(
@@ -150,7 +151,7 @@ async def test_every_refusal_names_its_reason(sessions: async_sessionmaker, new_
     shared = await _promotion(sessions)
     async with sessions() as session:
         await promos.set_active(
-            session, shared.id, False, actor="owner:1", channel=audit.Channel.SHELL
+            session, shared.id, False, actor="owner:1", channel=audit.Channel.SHELL, by=SHELL
         )
     assert await _refused(_sell(sessions, anna, 1000 * RUB, shared.code)) is Refusal.INACTIVE
     # Nothing of the refused sales was recorded.

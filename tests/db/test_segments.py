@@ -18,6 +18,7 @@ from bot.domain.segments import (
     matches,
 )
 from bot.services import segments
+from bot.services.permissions import SHELL
 from bot.services.segments import SegmentNameError, UnknownSegmentError
 from db.models import AuditEntry, Customer, Purchase, Segment
 from tests.db.conftest import PROGRAM
@@ -166,16 +167,23 @@ async def test_saved_segments_are_named_listed_with_sizes_and_deleted(sessions) 
         await session.commit()
         women = SegmentFilter(gender="female", lifecycle=Lifecycle.POTENTIAL)
         saved = await segments.save(
-            session, " Женщины  без покупок ", women, actor="tg:1", channel="messenger"
+            session, " Женщины  без покупок ", women, actor="tg:1", channel="messenger", by=SHELL
         )
         assert saved.name == "Женщины без покупок"
         with pytest.raises(SegmentNameError) as taken:
             await segments.save(
-                session, "Женщины без покупок", SegmentFilter(), actor="tg:1", channel="messenger"
+                session,
+                "Женщины без покупок",
+                SegmentFilter(),
+                actor="tg:1",
+                channel="messenger",
+                by=SHELL,
             )
         assert taken.value.taken
         with pytest.raises(SegmentNameError):
-            await segments.save(session, "ALL", SegmentFilter(), actor="tg:1", channel="shell")
+            await segments.save(
+                session, "ALL", SegmentFilter(), actor="tg:1", channel="shell", by=SHELL
+            )
         listing = await segments.saved(session, RULES)
         assert [(s.name, s.segment, s.size) for s in listing] == [
             ("Женщины без покупок", women, segments.SegmentSize(3, 1))
@@ -186,10 +194,10 @@ async def test_saved_segments_are_named_listed_with_sizes_and_deleted(sessions) 
             await segments.resolve(session, "Мужчины")
         assert unknown.value.names == ["Женщины без покупок"]
         assert await segments.delete(
-            session, "Женщины без покупок", actor="tg:1", channel="messenger"
+            session, "Женщины без покупок", actor="tg:1", channel="messenger", by=SHELL
         )
         assert not await segments.delete(
-            session, "Женщины без покупок", actor="tg:1", channel="messenger"
+            session, "Женщины без покупок", actor="tg:1", channel="messenger", by=SHELL
         )
         assert await segments.saved(session, RULES) == []
         actions = [

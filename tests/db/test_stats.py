@@ -13,6 +13,7 @@ from bot.render import charts
 from bot.reports import plain, stats_text
 from bot.services import stats
 from bot.services.funnel import funnel_report
+from bot.services.permissions import SHELL
 from bot.texts import texts_for
 from db.models import Customer, FunnelEvent, LedgerEntry, Purchase, Source
 from tests.db.conftest import PROGRAM
@@ -114,7 +115,7 @@ async def _base(sessions: async_sessionmaker) -> None:
 async def _report(sessions: async_sessionmaker) -> stats.StatsReport:
     async with sessions() as session:
         return await stats.report(
-            session, LINK_KEY, PROGRAM, active_days=90, quiet_days=90, now=NOW
+            session, LINK_KEY, PROGRAM, active_days=90, quiet_days=90, now=NOW, by=SHELL
         )
 
 

@@ -16,6 +16,7 @@ from bot.domain.promos import Kind
 from bot.domain.segments import SegmentFilter
 from bot.sandbox.fake_telegram import FakeUser
 from bot.services import audit, campaigns, promos, segments
+from bot.services.permissions import SHELL
 from bot.telegram.delivery import PromoCodeCb
 from db.base import utcnow
 from db.models import (
@@ -49,6 +50,7 @@ async def _promotion(bot: RunningBot, name: str = "Лично для вас", **
         "expires_at": utcnow() + timedelta(days=10),
         "personal": True,
         "actor": "owner:1",
+        "by": SHELL,
         "channel": audit.Channel.SHELL,
     } | kw
     async with bot.sessions() as session:
@@ -163,13 +165,14 @@ async def test_the_code_in_the_text_and_from_the_shell_service(running: RunningB
             segment=SegmentFilter(),
             holdout_percent=0,
             promotion_id=promotion,
+            by=SHELL,
             actor="shell",
             channel="shell",
         )
     async with bot.sessions() as session:
         rules = segments.rules_from(bot.settings)
         await campaigns.start(
-            session, created.id, rules, actor="shell", channel="shell", slice_size=1
+            session, created.id, rules, by=SHELL, actor="shell", channel="shell", slice_size=1
         )
     codes = await _codes(bot)
     members = await _members(bot)
@@ -191,6 +194,7 @@ async def test_the_code_in_the_text_and_from_the_shell_service(running: RunningB
                 text="x",
                 segment=SegmentFilter(),
                 promotion_id=shared,
+                by=SHELL,
                 actor="shell",
                 channel="shell",
             )

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.domain.segments import SegmentFilter
 from bot.sandbox.fake_telegram import FakeTelegram
-from bot.services import campaigns, segments
+from bot.services import campaigns, permissions, segments
 from bot.services.delivery import DeliveryConfig, DeliveryWorker
 from bot.telegram.delivery import TelegramChannel
 from db.base import utcnow
@@ -40,7 +40,7 @@ from tests.e2e.test_delivery import (  # the engine's own harness
 )
 
 __all__ = ["_no_redis", "fake"]  # fixtures used here
-SHELL = {"actor": "shell", "channel": "shell"}
+SHELL = {"actor": "shell", "channel": "shell", "by": permissions.SHELL}
 TEXT = "<b>Скидка 20%</b> на зёрна до воскресенья"
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.domain.promos import Kind
 from bot.sandbox.fake_telegram import FakeUser
 from bot.services import audit, promos
+from bot.services.permissions import SHELL
 from db.base import utcnow
 from db.models import AuditEntry, Customer, PromoRedemption, Purchase
 from tests.e2e.conftest import RunningBot
@@ -36,7 +37,7 @@ async def _personal_code(bot: RunningBot, user: FakeUser, **kw: object) -> str:
     values.update(kw)
     customer = await _customer_id(bot, user)
     async with bot.sessions() as session:
-        promotion = await promos.create_promotion(session, **values)
+        promotion = await promos.create_promotion(session, **values, by=SHELL)
     async with bot.sessions() as session:
         codes = await promos.issue_personal_codes(session, promotion.id, [customer])
         await session.commit()
@@ -60,6 +61,7 @@ async def test_the_customer_sees_codes_and_the_cashier_redeems_one(running: Runn
             expires_at=None,
             actor="owner:1",
             channel=audit.Channel.SHELL,
+            by=SHELL,
         )
     listing = await bot.say(customer, "/promos")
     assert f"<code>{code}</code> — Лично для вас: скидка 200\u00a0₽, до " in listing.text

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from bot.sandbox.fake_telegram import FakeUser
 from bot.services import sources, team
+from bot.services.permissions import SHELL
 from db.models import AuditEntry, Customer, Staff, StaffInvite
 from tests.e2e.conftest import OWNER_ID, RunningBot
 from tests.e2e.test_signup import sign_up
@@ -23,10 +24,14 @@ CUSTOMER_MENU = [
 ]  # fmt: skip
 OWNER_MENU = [
     "start", "sale", "return", "find", "receipt", "my", "stats", "sources", "qr", "staff",
-    "export", "import", "broadcast", "campaigns", "promo", "schedule", "program", "audit",
-    "id", "help",
+    "export", "import", "broadcast", "campaigns", "promo", "schedule", "program", "audit", "id",
+    "help",
 ]  # fmt: skip
-MANAGER_MENU = ["start", "sale", "return", "find", "receipt", "my", "stats", "staff", "id", "help"]
+# A manager broadcasts to and lists the campaigns of their own customers only.
+MANAGER_MENU = [
+    "start", "sale", "return", "find", "receipt", "my", "stats", "staff", "broadcast",
+    "campaigns", "id", "help",
+]  # fmt: skip
 CASHIER_MENU = ["start", "sale", "return", "find", "receipt", "my", "id", "help"]
 
 
@@ -186,16 +191,32 @@ async def test_the_bot_refuses_and_nothing_changes(running: RunningBot, who: str
 
 
 async def test_a_manager_sees_the_figures_of_their_own_customers(running: RunningBot) -> None:
+    """The same report and charts as the owner's, over the customers of the codes linked to
+    the manager (`sources.staff_id`); a code with their name linked to nobody is not theirs."""
     bot = running
     people = await _people(bot)  # one customer signed up without a source
     async with bot.sessions() as session:
-        mine = await sources.source_for(session, bot.settings.link_key, "Центр", "Касса", "Мария")
-        theirs = await sources.source_for(session, bot.settings.link_key, "Центр", "Касса", "Олег")
-    for payload in (mine.payload, mine.payload, theirs.payload):
+        maria = await session.scalar(
+            select(Staff.id).where(Staff.telegram_id == people["manager"].id)
+        )
+        oleg = await session.scalar(
+            select(Staff.id).where(Staff.telegram_id == people["cashier"].id)
+        )
+        key = bot.settings.link_key
+        mine = await sources.source_for(session, key, "Центр", "Касса", by=SHELL, staff_id=maria)
+        theirs = await sources.source_for(session, key, "Центр", "Касса", by=SHELL, staff_id=oleg)
+        namesake = await sources.source_for(session, key, "Центр", "Плакат", "Мария", by=SHELL)
+    for payload in (mine.payload, mine.payload, theirs.payload, namesake.payload):
         await sign_up(bot, bot.new_user(), payload)
-    answer = (await bot.say(people["manager"], "/stats")).text or ""
-    assert answer.startswith("<b>Ваши клиенты</b> (источников с вашим именем: 1)")
-    assert "Клиентов: 2, новых за неделю: 2" in answer
+    head = await bot.say(people["manager"], "/stats")
+    assert (head.text or "").startswith("<b>Ваши клиенты</b>: их привели ваши QR-коды (1).")
+    figures = await bot.reply(people["manager"])
+    assert "Клиентов: 2 (за эту неделю +2)" in (figures.text or "")
+    charts = [await bot.reply(people["manager"]) for _ in range(5)]
+    assert [c.method for c in charts] == ["sendMediaGroup"] * 5  # as the owner gets them
+    await bot.quiet()
+    owners = await bot.say(OWNER, "/stats")
+    assert "Клиентов: 5 (за эту неделю +5)" in (owners.text or "")
 
 
 @pytest.mark.parametrize("settings_overrides", [{"owner_ids": []}])

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.sandbox.fake_telegram import FakeUser
+from bot.services.permissions import SHELL
 from bot.services.sources import create_source
 from db.models import (
     Consent,
@@ -22,7 +23,9 @@ from tests.e2e.conftest import OWNER_ID, RunningBot
 
 async def _source_payload(bot: RunningBot, employee: str = "Мария") -> tuple[int, str]:
     async with bot.sessions() as session:
-        link = await create_source(session, bot.settings.link_key, "Тверская, 1", "Касса", employee)
+        link = await create_source(
+            session, bot.settings.link_key, "Тверская, 1", "Касса", employee, by=SHELL
+        )
     return link.id, link.payload
 
 

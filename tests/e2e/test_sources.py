@@ -7,7 +7,8 @@ from sqlalchemy import select
 from bot.sandbox.fake_telegram import FakeUser
 from bot.services import sources
 from bot.services.funnel import funnel_report
-from db.models import Customer
+from bot.services.permissions import SHELL
+from db.models import Customer, Source, Staff
 from tests.e2e.conftest import OWNER_ID, RunningBot
 from tests.e2e.test_signup import sign_up
 from tests.qr_reading import decode_pdf, decode_png
@@ -44,25 +45,59 @@ async def test_owner_makes_a_qr_for_an_employee_and_it_attributes(running: Runni
     assert [s.label for s in known] == ["Тверская, 1 / Касса / Мария"]
     assert signed_up is not None and signed_up.source_id == known[0].id
 
-    # A second run for the same store offers what it knows, and "all employees" reuses codes.
+    # A second run for the same store offers the stores it knows; the same name, the same code.
     await bot.say(OWNER, "/qr")
     store_q = bot.fake.messages_to(OWNER.id)[-1]
     campaign_q = await bot.press(OWNER, store_q, "Тверская, 1")
     employee_q = await bot.press(OWNER, campaign_q, "Касса")
-    assert employee_q.button_texts() == ["Мария", "Без сотрудника", "Все сотрудники точки"]
-    await bot.press(OWNER, employee_q, "Все сотрудники точки")
+    assert employee_q.button_texts() == ["Без сотрудника"]  # nobody on staff yet
+    await bot.say(OWNER, "Мария")
     again = await bot.reply(OWNER)
     assert decode_png(again.file_bytes) == link
+    async with bot.sessions() as session:
+        assert await session.scalar(select(Source.staff_id)) is None  # not on staff: no link
+
+
+async def test_qr_for_someone_on_staff_links_the_code_to_them(running: RunningBot) -> None:
+    """`/qr` offers the staff list; the code made for a member of staff is linked to them
+    (`sources.staff_id`), so /my counts it whatever name is printed, and a namesake's code
+    made by typing the name does not count."""
+    bot = running
+    oleg = bot.new_user(first_name="Олег")
+    async with bot.sessions() as session:
+        session.add_all(
+            [
+                Staff(telegram_id=oleg.id, role="cashier", name="Олег", store="Тверская, 1"),
+                Staff(telegram_id=oleg.id + 1, role="cashier", name="Ира", store="Ленина, 5"),
+            ]
+        )
+        await session.commit()
+        staff_id = await session.scalar(select(Staff.id).where(Staff.telegram_id == oleg.id))
+    await bot.say(OWNER, "/qr")
+    campaign_q = await bot.say(OWNER, "Тверская, 1")
+    employee_q = await bot.press(OWNER, campaign_q, "Касса")
+    # the staff of this store (Ира works elsewhere), nobody, or a code for each of them
+    assert employee_q.button_texts() == ["Олег", "Без сотрудника", "Все сотрудники точки"]
+    await bot.press(OWNER, employee_q, "Олег")
+    photo = await bot.reply(OWNER)
+    await bot.reply(OWNER), await bot.reply(OWNER)  # the A4 and A6 posters
+    link = decode_png(photo.file_bytes)
+    async with bot.sessions() as session:
+        made = (await session.execute(select(Source.employee, Source.staff_id))).all()
+    assert made == [("Олег", staff_id)]
+    await sign_up(bot, bot.new_user(), link.split("start=")[1])
+    mine = await bot.say(oleg, "/my")
+    assert "QR-коды «Олег»: привели 1, из них сделали первую покупку 0." in (mine.text or "")
 
 
 async def test_funnel_counts_completed_declined_and_abandoned(running: RunningBot) -> None:
     bot = running
     async with bot.sessions() as session:
         maria = await sources.source_for(
-            session, bot.settings.link_key, "Тверская, 1", "Касса", "Мария"
+            session, bot.settings.link_key, "Тверская, 1", "Касса", "Мария", by=SHELL
         )
         oleg = await sources.source_for(
-            session, bot.settings.link_key, "Тверская, 1", "Касса", "Олег"
+            session, bot.settings.link_key, "Тверская, 1", "Касса", "Олег", by=SHELL
         )
     for _ in range(2):
         await sign_up(bot, bot.new_user(), maria.payload)
@@ -93,8 +128,10 @@ async def test_funnel_counts_completed_declined_and_abandoned(running: RunningBo
 async def test_a_disabled_source_counts_as_unknown(running: RunningBot) -> None:
     bot = running
     async with bot.sessions() as session:
-        poster = await sources.create_source(session, bot.settings.link_key, "Ленина, 5", "Плакат")
-        await sources.set_enabled(session, poster.id, False)
+        poster = await sources.create_source(
+            session, bot.settings.link_key, "Ленина, 5", "Плакат", by=SHELL
+        )
+        await sources.set_enabled(session, poster.id, False, by=SHELL)
     await sign_up(bot, bot.new_user(), poster.payload)
     async with bot.sessions() as session:
         customer = await session.scalar(select(Customer))

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.sandbox.fake_telegram import FakeUser
 from bot.services import audit, exchange, ledger
+from bot.services.permissions import SHELL
 from db.models import Customer
 from tests.e2e.conftest import OWNER_ID, RunningBot
 from tests.e2e.test_signup import sign_up
@@ -52,7 +53,7 @@ async def test_owner_exports_the_base_and_it_is_audited(running: RunningBot) -> 
     assert rows[1][2] == "Анна" and rows[1][3] == f"'+7916{member.id:07d}"
     assert f"+7916{member.id:07d}".encode() in (csv.file_bytes or b"")
     async with bot.sessions() as session:
-        shown = await audit.page(session)
+        shown = await audit.page(session, by=SHELL)
     assert [(r.action, r.actor, r.channel) for r in shown.records] == [
         ("export", f"tg:{OWNER_ID}", "messenger")
     ]
@@ -91,7 +92,7 @@ async def test_owner_imports_after_a_dry_run_and_the_person_claims_it(running: R
     await bot.quiet()
     async with bot.sessions() as session:
         assert len(list(await session.scalars(select(Customer)))) == 2
-        shown = await audit.page(session)
+        shown = await audit.page(session, by=SHELL)
     assert [r.action for r in shown.records] == ["import"]
 
     # Vera opens her invite and consents; a typed phone is no proof, her shared contact is.
@@ -131,6 +132,7 @@ async def test_a_sale_to_an_imported_customer_messages_nobody(
             actor="shell",
             channel=audit.Channel.SHELL,
             language="ru",
+            by=SHELL,
         )
     await bot.say(OWNER, "/sale")
     found = await bot.say(OWNER, "+7 916 000-00-77")

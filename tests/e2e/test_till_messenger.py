@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from bot.sandbox.fake_telegram import FakeUser, SentMessage
 from bot.services import ledger, sources
-from db.models import AuditEntry, Customer, Purchase, PurchaseRefund, Redemption
+from bot.services.permissions import SHELL
+from db.models import AuditEntry, Customer, Purchase, PurchaseRefund, Redemption, Staff
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_loyalty import OWNER, _hire_cashier
 from tests.e2e.test_signup import sign_up
@@ -274,7 +275,12 @@ async def test_my_shows_what_an_employees_qr_code_brought_and_their_sales(
     bot = running
     cashier = await _hire_cashier(bot)  # Мария, at Тверская, 1
     async with bot.sessions() as session:
-        theirs = await sources.source_for(session, bot.settings.link_key, STORE, "Касса", "Мария")
+        maria = await session.scalar(select(Staff.id).where(Staff.telegram_id == cashier.id))
+        theirs = await sources.source_for(
+            session, bot.settings.link_key, STORE, "Касса", by=SHELL, staff_id=maria
+        )
+        # a code typed with her name, linked to nobody, is not hers
+        await sources.source_for(session, bot.settings.link_key, STORE, "Плакат", "Мария", by=SHELL)
     brought, walked_in = bot.new_user(), bot.new_user(first_name="Вера")
     await sign_up(bot, brought, theirs.payload)
     await sign_up(bot, walked_in)

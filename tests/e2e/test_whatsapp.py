@@ -23,6 +23,7 @@ from bot.sandbox.fake_whatsapp import (
     FakeWhatsApp,
 )
 from bot.services import audit, campaigns, ledger, promos, receipts, segments, sources
+from bot.services.permissions import SHELL
 from bot.services.signup import invite_payload
 from db.models import Consent, Customer, FunnelEvent, Identity, PromoCode
 from tests.e2e.conftest import RunningBot
@@ -85,7 +86,7 @@ async def test_full_signup_from_a_wa_me_qr_then_balance_and_card(
 ) -> None:
     bot = running
     async with bot.sessions() as session:
-        link = await sources.source_for(session, bot.settings.link_key, "Тверская")
+        link = await sources.source_for(session, bot.settings.link_key, "Тверская", by=SHELL)
     url = sources.whatsapp_link(SHOP_NUMBER, "Хочу в программу", link.payload)
     assert url.startswith(f"https://wa.me/{SHOP_NUMBER}?text=")
     typed = f"Хочу в программу {link.payload}"
@@ -341,6 +342,7 @@ async def test_a_campaign_with_personal_codes_reaches_a_whatsapp_member(
             value=200_00,
             expires_at=datetime.now(UTC) + timedelta(days=10),
             personal=True,
+            by=SHELL,
             actor="owner:1",
             channel=audit.Channel.SHELL,
         )
@@ -354,11 +356,12 @@ async def test_a_campaign_with_personal_codes_reaches_a_whatsapp_member(
             holdout_percent=0,
             promotion_id=promotion.id,
             button_url="https://example.com/autumn",
+            by=SHELL,
             actor="shell",
             channel="shell",
         )
     async with running.sessions() as session:
-        await campaigns.start(session, created.id, rules, actor="shell", channel="shell")
+        await campaigns.start(session, created.id, rules, by=SHELL, actor="shell", channel="shell")
     got = await wa.next_message(WA_ID)
     async with running.sessions() as session:
         code = (await session.scalars(select(PromoCode.code))).one()

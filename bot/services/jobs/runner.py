@@ -31,6 +31,7 @@ from bot.services.jobs import (
     winback,
 )
 from bot.services.jobs.context import JobConfig, JobCounts, LeaseLostError, RunContext
+from bot.services.permissions import Action, Actor, require
 from db.base import utcnow
 from db.repositories import jobs as repo
 from db.repositories import program as program_repo
@@ -271,8 +272,16 @@ async def statuses(
 
 
 async def set_enabled(
-    session: AsyncSession, name: str, enabled: bool, by: str, now: datetime | None = None
+    session: AsyncSession,
+    name: str,
+    enabled: bool,
+    by: str,
+    now: datetime | None = None,
+    *,
+    actor: Actor,
 ) -> None:
-    """The owner's switch; the next run (in any process) reads it, so no restart is needed."""
+    """The owner's switch; the next run (in any process) reads it, so no restart is needed.
+    `by` is the name stored with the switch, `actor` who may flip it."""
+    require(actor, Action.SCHEDULE)
     await repo.set_switch(session, job_named(name), enabled, by, now or utcnow())
     await session.commit()
