@@ -16,9 +16,12 @@ async def _leave(bot: Bot, chat_id: int, state: FSMContext, texts: Texts) -> boo
     current = await state.get_state()
     if current is None:
         return False
+    # A phone step (the signup's, or /profile's: `reply_keyboard` in the form's data) shows a
+    # reply keyboard of its own: it goes with the form.
+    in_signup = current.startswith(f"{Signup.__name__}:") or bool(
+        (await state.get_data()).get("reply_keyboard")
+    )
     await state.clear()
-    # The signup's phone step shows a reply keyboard of its own: it goes with the form.
-    in_signup = current.startswith(f"{Signup.__name__}:")
     await bot.send_message(
         chat_id, texts.cancelled, reply_markup=ReplyKeyboardRemove() if in_signup else None
     )

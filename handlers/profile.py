@@ -12,10 +12,19 @@ from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.birthday import BirthdayError, parse_birthday
+from bot.domain.phone import mask_phone, normalize_phone
 from bot.domain.program import Program
 from bot.domain.questionnaire import GENDERS, SKIPPABLE, Step, clean_city, clean_name
 from bot.services import signup
@@ -109,12 +118,16 @@ async def on_edit_button(
     program: Program,
 ) -> None:
     try:
-        step = Step(callback_data.field)
+        step: Step | None = Step(callback_data.field)
     except ValueError:
-        step = Step.PHONE
+        step = None
+    if step is Step.PHONE and callback_data.action == "ask":
+        await _ask_phone(query, state, session, texts)
+        return
     if step not in signup.EDITABLE or not isinstance(query.message, Message):
         await query.answer(texts.already_done)
         return
+    assert step is not None
     action, value = callback_data.action, callback_data.value
     editing = (await state.get_data()).get("profile_field") == step.value
     if action == "ask":
@@ -173,6 +186,71 @@ async def on_edit_button(
         await query.answer(texts.already_done)
 
 
+async def _ask_phone(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, texts: Texts
+) -> None:
+    """The new phone comes as the member's own shared contact or typed; /cancel keeps the old."""
+    if not isinstance(query.message, Message):
+        await query.answer(texts.already_done)
+        return
+    try:  # a member only (an old /profile message after /forget is void)
+        await signup.member_interests(session, query.from_user.id)
+    except signup.NotSigningUpError:
+        await query.answer(texts.not_signed_up, show_alert=True)
+        return
+    await query.answer()
+    await state.set_state(ProfileEditing.value)
+    # `reply_keyboard`: /cancel takes the share button away with the step.
+    await state.set_data({"profile_field": Step.PHONE.value, "reply_keyboard": True})
+    keyboard = ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=texts.share_phone, request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+    await query.message.answer(
+        texts.profile_ask_phone + texts.profile_edit_hint, reply_markup=keyboard
+    )
+
+
+async def _on_phone(
+    message: Message, state: FSMContext, session: AsyncSession, texts: Texts, settings: Settings
+) -> None:
+    """The signup's phone rules: own contact only, the same parsing, the same conflicts."""
+    user = message.from_user
+    assert user is not None
+    if message.contact is not None:
+        if message.contact.user_id != user.id:
+            await message.answer(texts.phone_not_own)
+            return
+        phone = normalize_phone(message.contact.phone_number)
+    elif message.text and not message.text.startswith("/"):
+        phone = normalize_phone(message.text)
+    else:
+        await message.answer(texts.contact_expected)
+        return
+    if phone is None:
+        await message.answer(texts.bad_phone)
+        return
+    try:
+        conflict = await signup.change_phone(
+            session, settings.link_key, user.id, phone, settings.owner_ids
+        )
+        taken = conflict is not None
+    except signup.PhoneTakenError:
+        taken = True
+    except signup.NotSigningUpError:
+        await state.clear()
+        await message.answer(texts.not_signed_up, reply_markup=ReplyKeyboardRemove())
+        return
+    if taken:
+        await message.answer(texts.profile_phone_taken)  # the step stays open
+        return
+    await state.clear()
+    await message.answer(
+        f"{texts.profile_saved} {mask_phone(phone)}", reply_markup=ReplyKeyboardRemove()
+    )
+
+
 async def on_typed_answer(
     message: Message,
     state: FSMContext,
@@ -183,6 +261,9 @@ async def on_typed_answer(
 ) -> None:
     """A typed answer: saved when it fits the signup rule, else why not (the step stays open)."""
     step = Step(str((await state.get_data()).get("profile_field", Step.NAME.value)))
+    if step is Step.PHONE:
+        await _on_phone(message, state, session, texts, settings)
+        return
     text = message.text or ""
     if not text or text.startswith("/"):
         await message.answer(texts.text_expected)

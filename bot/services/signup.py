@@ -443,6 +443,47 @@ async def edit_answer(
     return ProfileEdit(answers, bonus)
 
 
+async def change_phone(
+    session: AsyncSession,
+    link_key: bytes,
+    telegram_id: int,
+    phone: str,
+    owner_ids: Sequence[int] = (),
+) -> PhoneConflict | None:
+    """A member's new phone from /profile (normalised by the caller), with the signup's rules.
+
+    A phone that is another customer's (a member on any messenger, or one the shop imported)
+    is never moved: the owners hear of it as at signup and nothing changes. A phone someone
+    only typed mid-signup in Telegram is released to this member. The change itself is one
+    conditional UPDATE on the member's row (the card number stays); WhatsApp identities are
+    not touched.
+    Committed here; PhoneTakenError when another person took the phone a moment ago.
+    """
+    holder = await customer_repo.by_phone(session, phone)
+    if holder is not None and holder.telegram_id != telegram_id:
+        if (
+            holder.status != EntryStatus.PENDING
+            or holder.imported_at is not None
+            # A WhatsApp signup's phone is its account, vouched for by WhatsApp: not released.
+            or await identities.has_channel(session, holder.id, identities.WHATSAPP)
+        ):
+            return await _phone_conflict(
+                session, link_key, telegram_id, phone, holder.id, owner_ids
+            )
+        await customer_repo.release_pending_phone(session, holder.id, phone)
+    try:
+        async with session.begin_nested():
+            changed = await customer_repo.update_member(session, telegram_id, phone=phone)
+    except IntegrityError:  # another person's signup took it a moment ago
+        await session.rollback()
+        raise PhoneTakenError from None
+    if not changed:
+        await session.rollback()
+        raise NotSigningUpError(telegram_id)
+    await session.commit()
+    return None
+
+
 async def member_interests(session: AsyncSession, telegram_id: int) -> list[str]:
     return (await _member_answers(session, telegram_id))[1].interests
 

@@ -17,7 +17,7 @@ class AdsCb(CallbackData, prefix="myads"):
 
 
 class ProfileEditCb(CallbackData, prefix="myedit"):
-    field: str  # name | birthday | gender | city | interests
+    field: str  # name | birthday | gender | city | interests | phone
     action: str = "ask"  # ask | pick | clear | done
     value: str = ""
 

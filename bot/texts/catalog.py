@@ -366,6 +366,10 @@ class Texts:
     profile_saved: str
     profile_bonus_paid: str
     profile_edit_hint: str
+    # /profile: a member's new phone (Telegram), and the note on WhatsApp's profile.
+    profile_ask_phone: str
+    profile_phone_taken: str
+    wa_profile_phone_note: str
 
     # Promo codes: /promos, the cashier's step in /sale, the win-back message, /promo.
     menu_promos: str

@@ -514,11 +514,22 @@ EN = Texts(
         ("gender", "✏️ Gender"),
         ("city", "✏️ City"),
         ("interests", "✏️ Interests"),
+        ("phone", "✏️ Phone"),
     ),
     profile_clear="🗑 Clear the answer",
     profile_saved="Saved ✅",
     profile_bonus_paid="Your profile is complete: +{bonus}! 🎉",
     profile_edit_hint="\n\n/cancel to keep it as it is.",
+    profile_ask_phone=(
+        "Your new phone number: press “📱 Share my number” below or type the number. "
+        "Your card number stays the same."
+    ),
+    profile_phone_taken=(
+        "This number is already given by another member of the programme, so it was not "
+        "saved: your number is unchanged. We have told the shop; if the number is yours, "
+        "come to the till. You may give another number."
+    ),
+    wa_profile_phone_note="\n\nThe phone is your WhatsApp account: it cannot be changed here.",
     menu_promos="🎟 Promo codes",
     promos_title="🎟 <b>Your promo codes</b> — say the code at the till:",
     promos_line="<code>{code}</code> — {name}: {effect}{until}{personal}",

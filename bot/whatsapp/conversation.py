@@ -587,6 +587,7 @@ async def _profile(chat: Chat) -> None:
             interests=html.escape(", ".join(profile.interests)) or empty,
             ads=t.profile_ads_on if profile.ads_opt_in else t.profile_ads_off,
         )
+        + t.wa_profile_phone_note
     )
 
 

@@ -368,3 +368,20 @@ async def test_a_campaign_with_personal_codes_reaches_a_whatsapp_member(
     assert got.text.startswith("Скидка по коду")
     assert promo_rules.format_code(code) in got.text
     assert "https://example.com/autumn" in got.text
+
+
+async def test_the_phone_is_no_edit_on_whatsapp_and_no_one_elses_in_telegram(
+    running: RunningBot, wa: FakeWhatsApp
+) -> None:
+    bot, user = running, running.new_user()
+    await _sign_up_on_whatsapp(bot, wa, WA_ID, "Анна")
+    profile = await wa.write(WA_ID, "профиль")
+    assert "Телефон — это ваш аккаунт WhatsApp, здесь его не изменить." in profile.text
+    await sign_up(bot, user)
+    telegram_profile = await bot.say(user, "/profile")
+    await bot.press(user, telegram_profile, "✏️ Телефон")
+    refused = await bot.say(user, f"+{WA_ID}")  # the WhatsApp member's number
+    assert refused.text.startswith("Этот номер уже указан у другого участника")
+    async with bot.sessions() as session:
+        phones = (await session.scalars(select(Customer.phone).order_by(Customer.id))).all()
+    assert phones == [f"+{WA_ID}", f"+7916{user.id:07d}"]
