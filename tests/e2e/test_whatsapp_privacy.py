@@ -21,6 +21,7 @@ from bot.sandbox.fake_whatsapp import FakeWhatsApp
 from bot.services import ledger
 from bot.services.jobs import housekeeping
 from bot.services.jobs.context import JobConfig, RunContext
+from bot.services.permissions import SHELL
 from db.models import (
     AuditEntry,
     Customer,
@@ -227,7 +228,7 @@ async def test_history_pages_on_whatsapp(running: RunningBot, wa: FakeWhatsApp) 
         customer = (await session.scalars(select(Customer))).one()
         for points in range(1, 10):  # nine corrections and the welcome bonus: two pages
             await ledger.adjust(
-                session, bot.settings.program, customer.id, points, reason="r", actor="t"
+                session, bot.settings.program, customer.id, points, reason="r", actor="t", by=SHELL
             )
     first = await wa.write(wa_id, "история")
     assert "(стр. 1)" in first.text and list(first.options()) == ["Раньше ▶️"]
