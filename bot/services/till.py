@@ -255,26 +255,12 @@ async def _spend(
     caller rolls back, nothing is spent. A request with a promo code is recorded through the
     promo codes (the discount, the use taken, the cap on the discounted check)."""
     try:
-        if row.promo_code:
-            sale = await promos.add_sale(
-                session,
-                program,
-                row.customer_id,
-                row.amount,
-                code=row.promo_code,
-                redeem=row.points,
-                receipt_id=row.receipt_id,
-                store=row.store,
-                channel=row.channel,
-                actor=row.actor,
-                now=now,
-            )
-            return None if sale.purchase.duplicate else sale.purchase
-        result = await ledger.add_purchase(
+        sale = await promos.add_sale(  # without a code, exactly `ledger.add_purchase`
             session,
             program,
             row.customer_id,
             row.amount,
+            code=row.promo_code or None,
             redeem=row.points,
             receipt_id=row.receipt_id,
             store=row.store,
@@ -284,7 +270,7 @@ async def _spend(
         )
     except (ledger.RecordedMeanwhileError, promos.PromoRefusedError):
         return None
-    return None if result.duplicate else result
+    return None if sale.purchase.duplicate else sale.purchase
 
 
 def _answer_payload(confirmed: bool, result: ledger.PurchaseResult | None) -> dict[str, Any]:
