@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from db.sqlite_inline import connect_inline
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     """WAL lets readers work beside a writer; the busy timeout makes writers wait, not fail.
@@ -43,11 +45,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if "poolclass" not in kwargs:  # e.g. NullPool takes no sizes
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", POOL_OVERFLOW)
+        kwargs.setdefault("pool_use_lifo", True)
     kwargs.setdefault("hide_parameters", True)  # errors quote statements, never phones or names
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "do_connect", _private_file(url))
+        event.listen(engine.sync_engine, "do_connect", connect_inline)
         return engine
     kwargs.setdefault("pool_recycle", POOL_RECYCLE)
     return create_async_engine(url, **kwargs)

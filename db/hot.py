@@ -1,13 +1,17 @@
-"""Hot reads: a statement compiled once per database dialect and sent as one driver call.
+"""Hot statements: compiled once per database dialect and sent as one driver call.
 
-SQLAlchemy builds a statement's cache key and processes its parameters on every execution,
-and the aiosqlite adapter makes five trips to the driver's thread for one SELECT (cursor,
-execute, fetch, close, and the rollback at the end); for the most frequent read of all,
-`/balance`, that was most of the update's cost. A `HotRead` skips both: the SQL text and the
-parameter order are fixed when it is first used on a dialect, and the row comes back from one
-call into the driver (aiosqlite's `execute_fetchall`: one trip to its thread; asyncpg's
-`fetchrow`: one round trip, prepared once per connection). It runs on the session's own
-connection, inside whatever transaction the session has, so it sees what the session sees.
+For each execution SQLAlchemy builds the statement's cache key, an execution context, a cursor
+and a result around the driver's rows; for the statements of a sale and of `/balance` that was
+most of the CPU they cost. A `Hot` statement skips all of it: the SQL text, the parameter order
+and the parameters' converters are fixed the first time it runs on a dialect, and the rows come
+back from one call into the driver (the inline SQLite connection of `db.sqlite_inline`, or
+asyncpg's prepared statement, cached per connection). It runs on the session's own connection,
+inside the session's transaction, so it sees and writes what the session would.
+
+What SQLAlchemy would still do is kept: listeners of `before_cursor_execute` see the statement
+(statement counts, fault injection in tests), and a driver error leaves as the same
+`sqlalchemy.exc` error, with the connection invalidated when it was lost. Another driver runs
+the statement through `session.execute` instead.
 
 Only for statements whose result columns need no conversion (integers, text): the values are
 returned as the driver gives them.
@@ -15,14 +19,22 @@ returned as the driver gives them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, Select, String
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Column, Insert, Integer, String, Table, bindparam, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
+
+from db.sqlite_inline import InlineConnection
+
+Row = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -32,54 +44,173 @@ class _Compiled:
     order: tuple[str, ...]  # parameter names in the order the driver takes them
     processors: Mapping[str, Callable[[Any], Any]]
 
+    def positional(self, params: Mapping[str, Any]) -> list[Any]:
+        values = self.compiled.construct_params(params)
+        processors = self.processors
+        return [
+            processors[name](values[name]) if name in processors else values[name]
+            for name in self.order
+        ]
 
-class HotRead:
-    """One SELECT, built once at import time with `bindparam`s, run as one driver call."""
 
-    def __init__(self, statement: Select[Any]) -> None:
-        for column in statement.selected_columns:
-            if not isinstance(column.type, Integer | String):
-                raise TypeError(f"{column} needs result processing: not for a HotRead")
-        self._statement = statement
+def _check_columns(statement: Any) -> None:
+    for column in getattr(statement, "exported_columns", ()):
+        if not isinstance(column.type, Integer | String):
+            raise TypeError(f"{column} needs result processing: not for a Hot statement")
+
+
+class Hot:
+    """One statement, built once at import time with `bindparam`s; per dialect if it differs."""
+
+    def __init__(self, statement: Executable | Mapping[str, Executable]) -> None:
+        self._statements = statement if isinstance(statement, Mapping) else None
+        self._statement = None if isinstance(statement, Mapping) else statement
+        for each in statement.values() if isinstance(statement, Mapping) else (statement,):
+            _check_columns(each)
         self._by_dialect: dict[str, _Compiled] = {}
+
+    def statement(self, dialect: Dialect) -> Executable:
+        if self._statements is not None:
+            return self._statements[dialect.name]
+        assert self._statement is not None
+        return self._statement
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         key = f"{dialect.name}+{dialect.driver}"
         if (done := self._by_dialect.get(key)) is None:
-            compiled = self._statement.compile(dialect=dialect)
+            compiled = cast(Any, self.statement(dialect)).compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler) and compiled.positiontup is not None
-            processors = {
-                name: processor
-                for name, bind in compiled.binds.items()
-                if (processor := bind.type.bind_processor(dialect)) is not None
-            }
+            if compiled.literal_execute_params or compiled.post_compile_params:
+                raise TypeError("a parameter rendered at run time: not for a Hot statement")
+            processors = cast(dict[str, Callable[[Any], Any]], dict(compiled._bind_processors))
             done = _Compiled(str(compiled), compiled, tuple(compiled.positiontup), processors)
             self._by_dialect[key] = done
         return done
 
-    async def one_or_none(self, session: AsyncSession, **params: Any) -> tuple[Any, ...] | None:
-        connection = await session.connection()
-        compiled = self._compiled(connection.dialect)
-        values = compiled.compiled.construct_params(params)
-        processors = compiled.processors
-        ordered = [
-            processors[name](values[name]) if name in processors else values[name]
-            for name in compiled.order
-        ]
-        driver_name = connection.dialect.driver
-        if driver_name not in ("aiosqlite", "asyncpg"):
-            result = (await session.execute(self._statement, params)).one_or_none()
-            return tuple(result) if result is not None else None
-        sql = compiled.sql
-        # Listeners see it as any statement (statement counts, tracing, fault injection in
-        # tests), the way SQLAlchemy calls them: each may hand back the statement to run.
-        sync = connection.sync_connection
-        assert sync is not None
+    async def rows(self, session: AsyncSession, **params: Any) -> list[Row]:
+        """Every row the statement returns (none for one without RETURNING)."""
+        sync, raw = await _connection(session)
+        dialect = sync.dialect
+        driver = raw.driver_connection
+        if not isinstance(driver, InlineConnection) and dialect.driver != "asyncpg":
+            result = await session.execute(self.statement(dialect), params)
+            return [tuple(row) for row in result] if cast(Any, result).returns_rows else []
+        compiled = self._compiled(dialect)
+        sql, ordered = compiled.sql, compiled.positional(params)
+        # Listeners see it as any statement, the way SQLAlchemy calls them: each may hand back
+        # the statement to run.
         for listener in sync.dispatch.before_cursor_execute:
             sql, ordered = listener(sync, None, sql, ordered, None, False)
-        driver: Any = (await connection.get_raw_connection()).driver_connection
-        if driver_name == "aiosqlite":
-            rows = await driver.execute_fetchall(sql, ordered)
-            return tuple(rows[0]) if rows else None
-        row = await driver.fetchrow(sql, *ordered)
-        return tuple(row) if row is not None else None
+        try:
+            if isinstance(driver, InlineConnection):
+                return await driver.execute_fetchall(sql, ordered)
+            return await _asyncpg_fetch(raw.dbapi_connection, dialect, sql, ordered)
+        except Exception as error:
+            await _raise_as_sqlalchemy(sync, raw.dbapi_connection, error, sql, ordered)
+            raise  # not reached: the line above raises
+
+    async def one_or_none(self, session: AsyncSession, **params: Any) -> Row | None:
+        rows = await self.rows(session, **params)
+        return tuple(rows[0]) if rows else None
+
+
+_CONNECTION = "hot_connection"
+
+
+async def _connection(session: AsyncSession) -> tuple[Connection, PoolProxiedConnection]:
+    """The session's connection and its driver's, remembered for the rest of the transaction:
+    asking the session each time costs two trips through SQLAlchemy's greenlet bridge."""
+    info = session.sync_session.info
+    transaction = session.sync_session.get_transaction()
+    known = info.get(_CONNECTION)
+    if known is not None and transaction is known[0] and transaction.is_active:
+        return known[1], known[2]
+    connection = await session.connection()
+    sync = connection.sync_connection
+    assert sync is not None
+    raw = await connection.get_raw_connection()
+    info[_CONNECTION] = (session.sync_session.get_transaction(), sync, raw)
+    return sync, raw
+
+
+async def _asyncpg_fetch(adapter: Any, dialect: Any, sql: str, ordered: Sequence[Any]) -> list[Row]:
+    """As SQLAlchemy's asyncpg cursor runs a statement: in the connection's transaction (begun
+    here if this is its first statement), prepared once per connection."""
+    async with adapter._execute_mutex:
+        if adapter._transaction is None:
+            await adapter._start_transaction()
+        prepared, _ = await adapter._prepare(sql, dialect._invalidate_schema_cache_asof)
+        return [tuple(record) for record in await prepared.fetch(*ordered)]
+
+
+async def _raise_as_sqlalchemy(
+    connection: Connection, adapter: Any, error: Exception, sql: str, ordered: Sequence[Any]
+) -> None:
+    """The driver's error as `session.execute` would raise it (wrapped, parameters hidden, a
+    lost connection invalidated)."""
+
+    def reraise(sync: Connection) -> None:
+        try:
+            adapter._handle_exception(error)  # the driver's error in DBAPI shape
+        except Exception as dbapi_error:
+            sync._handle_dbapi_exception(dbapi_error, sql, ordered, None, None)
+
+    await greenlet_spawn(reraise, connection)
+
+
+def insert_of(table: Table, names: Sequence[str]) -> Insert:
+    """`INSERT INTO table (names) VALUES (:name, …)`: a Hot statement names every value it sends
+    (column defaults of the ORM do not apply)."""
+    return insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in names})
+
+
+class HotInsert:
+    """A multi-row `INSERT … VALUES (…), (…)` per number of rows: one statement for a batch.
+
+    With `keys`, `ON CONFLICT (keys) DO NOTHING`: the unique key decides, and a row already
+    there comes back as no row. Rows are dicts with the same keys; up to `MAX_ROWS` a call is
+    one statement, more go in slices of it.
+    """
+
+    MAX_ROWS = 32
+
+    def __init__(
+        self, table: Table, keys: Sequence[Column[Any]] = (), returning: Sequence[Any] = ()
+    ) -> None:
+        self._table = table
+        self._keys = list(keys)
+        self._returning = tuple(returning)
+        self._hot: dict[tuple[tuple[str, ...], int], Hot] = {}
+
+    def _build(self, names: tuple[str, ...], count: int) -> Hot:
+        values = [
+            {name: bindparam(f"{name}_{i}", type_=self._table.c[name].type) for name in names}
+            for i in range(count)
+        ]
+        by_dialect: dict[str, Executable] = {}
+        for dialect, dialect_insert in (
+            ("sqlite", sqlite.insert),
+            ("postgresql", postgresql.insert),
+        ):
+            statement: Any = dialect_insert(self._table).values(values)
+            if self._keys:
+                statement = statement.on_conflict_do_nothing(index_elements=self._keys)
+            if self._returning:
+                statement = statement.returning(*self._returning)
+            by_dialect[dialect] = statement
+        return Hot(by_dialect)
+
+    async def rows(
+        self, session: AsyncSession, rows: Sequence[Mapping[str, Any]], **extra: Any
+    ) -> list[Row]:
+        """Rows RETURNING gave; `extra` are parameters of its expressions, not of the rows."""
+        found: list[Row] = []
+        for start in range(0, len(rows), self.MAX_ROWS):
+            batch = rows[start : start + self.MAX_ROWS]
+            names = tuple(batch[0])
+            if (hot := self._hot.get((names, len(batch)))) is None:
+                hot = self._hot[names, len(batch)] = self._build(names, len(batch))
+            params = {f"{name}_{i}": row[name] for i, row in enumerate(batch) for name in names}
+            params.update(extra)
+            found += await hot.rows(session, **params)
+        return found

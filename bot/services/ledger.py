@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -184,6 +184,11 @@ def _entry(
         "purchase_id": purchase_id,
         "actor": actor,
     }
+
+
+def _flat(result: Any) -> dict[str, Any]:
+    """A result of plain fields as the notice's payload: `asdict` without its deep copies."""
+    return {field.name: getattr(result, field.name) for field in fields(result)}
 
 
 def _receipt(receipt_id: str | None) -> str | None:
@@ -606,7 +611,7 @@ async def add_purchase(
         program.tier_for(account.spend_before + amount).name,
         referrer_rewarded=referrer,
     )
-    await deliveries.enqueue(session, "purchase", asdict(result), customer_id=customer_id)
+    await deliveries.enqueue(session, "purchase", _flat(result), customer_id=customer_id)
     if referrer is not None and f"referral:referrer:{customer_id}" in ids:
         payload = {"bonus": program.referral_bonus, "friend_id": customer_id}
         await deliveries.enqueue(session, "referral_paid", payload, customer_id=referrer)
@@ -817,7 +822,7 @@ async def _refund(
         to_reverse - reversed_points,
         available - reversed_points,
     )
-    await deliveries.enqueue(session, "refund", asdict(result), customer_id=customer_id)
+    await deliveries.enqueue(session, "refund", _flat(result), customer_id=customer_id)
     return result
 
 

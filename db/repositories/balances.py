@@ -7,17 +7,17 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.hot import HotRead
-from db.models import Customer, LedgerEntry, Purchase
+from db.hot import Hot
+from db.models import OPEN_LOT, Customer, LedgerEntry, Purchase
 
 
-def _member_totals() -> HotRead:
+def _member_totals() -> Hot:
     held = func.coalesce(func.sum(LedgerEntry.remaining), 0)
     live = or_(LedgerEntry.expires_at.is_(None), LedgerEntry.expires_at > bindparam("now"))
-    lots = (LedgerEntry.customer_id == Customer.id, LedgerEntry.remaining > 0, live)
+    lots = (LedgerEntry.customer_id == Customer.id, OPEN_LOT, live)
     lapsing = (*lots, LedgerEntry.expires_at <= bindparam("until"))
     net = func.coalesce(func.sum(Purchase.amount - Purchase.refunded_amount), 0)
-    return HotRead(
+    return Hot(
         select(
             Customer.id,
             select(held).where(*lots).correlate(Customer).scalar_subquery(),

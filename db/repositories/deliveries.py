@@ -14,16 +14,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, event, exists, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, event, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from db.base import utcnow
+from db.hot import Hot, insert_of
 from db.models import Campaign, Customer, Delivery
 from db.repositories import identities
 from db.repositories.rows import table_of
 
-_ENQUEUE = insert(table_of(Delivery))  # Core, built once: a sale's notice is on its hot path
+_ENQUEUE = Hot(  # a sale's notice is on its hot path
+    insert_of(
+        table_of(Delivery),
+        (
+            "customer_id",
+            "chat_id",
+            "channel",
+            "kind",
+            "payload",
+            "advertising",
+            "campaign_id",
+            "dedup_key",
+            "state",
+            "attempts",
+            "due_at",
+            "created_at",
+            "error",
+        ),
+    )
+)
 
 _ENQUEUED = "deliveries_enqueued"
 
@@ -80,9 +100,9 @@ async def enqueue(
     The commit wakes this process's workers (a session flag read by an `after_commit` hook).
     """
     now = utcnow()
-    await session.execute(
-        _ENQUEUE,
-        {
+    await _ENQUEUE.rows(
+        session,
+        **{
             "customer_id": customer_id,
             "chat_id": chat_id,
             "channel": "telegram",

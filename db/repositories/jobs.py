@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal_column, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
+    OPEN_LOT,
     Customer,
     FsmRecord,
     Identity,
@@ -31,9 +32,6 @@ from db.models import (
 from db.repositories import deliveries
 from db.repositories.rows import insert_unique, rows_changed
 
-# Spelled literally, not bound: SQLite uses a partial index only when the query repeats its
-# condition word for word (see ix_ledger_entries_open_expiry).
-_OPEN_LOT = LedgerEntry.remaining > literal_column("0")
 _ACTIVE = Customer.status == "active"
 
 
@@ -234,7 +232,7 @@ async def expiring_points(
         select(LedgerEntry.customer_id, func.sum(LedgerEntry.remaining))
         .join(Customer, Customer.id == LedgerEntry.customer_id)
         .where(
-            _OPEN_LOT,
+            OPEN_LOT,
             LedgerEntry.expires_at >= start,
             LedgerEntry.expires_at < end,
             _ACTIVE,
@@ -252,7 +250,7 @@ async def customers_with_lapsed_lots(session: AsyncSession, now: datetime) -> li
     remaining) index over every lot instead of the few lapsed ones the expiry index finds.
     """
     rows = await session.scalars(
-        select(LedgerEntry.customer_id).where(_OPEN_LOT, LedgerEntry.expires_at <= now)
+        select(LedgerEntry.customer_id).where(OPEN_LOT, LedgerEntry.expires_at <= now)
     )
     return sorted(set(rows))
 
@@ -264,7 +262,7 @@ async def digest_page(
     live = or_(LedgerEntry.expires_at.is_(None), LedgerEntry.expires_at > now)
     points = (
         select(func.coalesce(func.sum(LedgerEntry.remaining), 0))
-        .where(LedgerEntry.customer_id == Customer.id, _OPEN_LOT, live)
+        .where(LedgerEntry.customer_id == Customer.id, OPEN_LOT, live)
         .correlate(Customer)
         .scalar_subquery()
     )

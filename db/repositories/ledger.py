@@ -22,6 +22,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -29,7 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import UtcDateTime
+from db.hot import Hot, HotInsert
 from db.models import (
+    OPEN_LOT,
     Customer,
     LedgerAllocation,
     LedgerEntry,
@@ -60,7 +63,7 @@ def _live(at: Any) -> ColumnElement[bool]:
 def _held(*where: ColumnElement[bool]) -> Any:
     return (
         select(func.coalesce(func.sum(entries.c.remaining), 0))
-        .where(entries.c.customer_id == _owner, entries.c.remaining > 0, *where)
+        .where(entries.c.customer_id == _owner, OPEN_LOT, *where)
         .scalar_subquery()
     )
 
@@ -74,7 +77,7 @@ def _lots_text() -> Any:
     rank = func.row_number().over(order_by=(entries.c.created_at, entries.c.id))
     ranked = (
         select(entries.c.id, entries.c.remaining, rank.label("rank"))
-        .where(entries.c.customer_id == _owner, entries.c.remaining > 0, _live(_at))
+        .where(entries.c.customer_id == _owner, OPEN_LOT, _live(_at))
         .order_by(entries.c.created_at, entries.c.id)
         .limit(DEBIT_BATCH)
         .subquery()
@@ -86,7 +89,10 @@ def _lots_text() -> Any:
         + ":"
         + cast(ranked.c.remaining, String)
     )
-    return select(func.aggregate_strings(item, ",")).select_from(ranked).scalar_subquery()
+    # The separator spelled in the SQL: as a parameter SQLAlchemy would render it only at run
+    # time, which a statement compiled once (db.hot) does not do.
+    comma: Any = literal_column("','")
+    return select(func.aggregate_strings(item, comma)).select_from(ranked).scalar_subquery()
 
 
 def _parse_lots(text: str | None) -> Lots:
@@ -147,7 +153,7 @@ def _lock_for_sale(receipt: bool) -> Any:
     )
 
 
-_LOCK_FOR_SALE = {True: _lock_for_sale(True), False: _lock_for_sale(False)}
+_LOCK_FOR_SALE = {True: Hot(_lock_for_sale(True)), False: Hot(_lock_for_sale(False))}
 
 
 async def lock_for_sale(
@@ -155,8 +161,10 @@ async def lock_for_sale(
 ) -> SaleAccount | None:
     """The lock, the spend and the purchase count in one statement; None when the customer is
     unknown or the receipt was recorded already (the caller tells which apart)."""
-    params = {"customer": customer_id, "amount": amount, "store": store, "receipt": receipt_id}
-    row = (await session.execute(_LOCK_FOR_SALE[receipt_id is not None], params)).first()
+    lock = _LOCK_FOR_SALE[receipt_id is not None]
+    row = await lock.one_or_none(
+        session, customer=customer_id, amount=amount, store=store, receipt=receipt_id
+    )
     if row is None:
         return None
     spend, count, referrer_id, source_id = row
@@ -188,8 +196,8 @@ class Inserted:
 
 
 _PURCHASE_KEY = (purchases.c.store, purchases.c.receipt_id)
-_INSERT_PURCHASE = InsertOnce(purchases, _PURCHASE_KEY, (purchases.c.id, _LIVE_SUM, _LAPSED_SUM))
-_INSERT_PURCHASE_WITH_LOTS = InsertOnce(
+_INSERT_PURCHASE = HotInsert(purchases, _PURCHASE_KEY, (purchases.c.id, _LIVE_SUM, _LAPSED_SUM))
+_INSERT_PURCHASE_WITH_LOTS = HotInsert(
     purchases, _PURCHASE_KEY, (purchases.c.id, _LIVE_SUM, _LAPSED_SUM, _lots_text())
 )
 
@@ -202,11 +210,13 @@ async def insert_purchase(
     The customer's lot totals (and lots, for a redemption) come back from the same statement:
     it runs after the lock, so it reads what the previous holder of the lock committed.
     """
-    statement = (_INSERT_PURCHASE_WITH_LOTS if with_lots else _INSERT_PURCHASE)(session)
-    params = {**values, "owner": values["customer_id"], "at": values["created_at"]}
-    row = (await session.execute(statement, params)).first()
-    if row is None:
+    insert_once = _INSERT_PURCHASE_WITH_LOTS if with_lots else _INSERT_PURCHASE
+    found = await insert_once.rows(
+        session, [values], owner=values["customer_id"], at=values["created_at"]
+    )
+    if not found:
         return None
+    row = found[0]
     return Inserted(row[0], int(row[1]), int(row[2]), _parse_lots(row[3]) if with_lots else [])
 
 
@@ -262,7 +272,7 @@ async def set_refunded(session: AsyncSession, purchase_id: int, refunded: int) -
 
 # --- entries, lots and allocations ------------------------------------------------------------
 
-_INSERT_ENTRIES = InsertOnce(
+_INSERT_ENTRIES = HotInsert(
     entries, (entries.c.idempotency_key,), (entries.c.id, entries.c.idempotency_key)
 )
 
@@ -272,11 +282,10 @@ async def add_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     ones written (a key already there is left alone and missing from the answer)."""
     if not rows:
         return {}
-    result = await session.execute(_INSERT_ENTRIES(session), list(rows))
-    return {key: entry_id for entry_id, key in result}
+    return {key: entry_id for entry_id, key in await _INSERT_ENTRIES.rows(session, rows)}
 
 
-_ALLOCATE = insert(allocations)
+_ALLOCATE = HotInsert(allocations)
 
 
 async def allocate(session: AsyncSession, portions: Sequence[tuple[int, int, int]]) -> None:
@@ -286,15 +295,15 @@ async def allocate(session: AsyncSession, portions: Sequence[tuple[int, int, int
     lot, so the record of a move and the move itself cannot part."""
     if not portions:
         return
-    await session.execute(
-        _ALLOCATE,
+    await _ALLOCATE.rows(
+        session,
         [{"entry_id": entry, "lot_id": lot, "points": points} for entry, lot, points in portions],
     )
 
 
 _LIVE_LOTS = (
     select(entries.c.id, entries.c.remaining)
-    .where(entries.c.customer_id == _owner, entries.c.remaining > 0, _live(_at))
+    .where(entries.c.customer_id == _owner, OPEN_LOT, _live(_at))
     .order_by(
         case((entries.c.id == bindparam("first"), 0), else_=1),
         entries.c.created_at,
@@ -303,7 +312,7 @@ _LIVE_LOTS = (
 )
 _LAPSED_LOTS = (
     select(entries.c.id, entries.c.remaining)
-    .where(entries.c.customer_id == _owner, entries.c.remaining > 0, entries.c.expires_at <= _at)
+    .where(entries.c.customer_id == _owner, OPEN_LOT, entries.c.expires_at <= _at)
     .order_by(entries.c.created_at, entries.c.id)
 )
 
@@ -469,7 +478,7 @@ async def link_token(session: AsyncSession, token_id: int, purchase_id: int) -> 
 
 def _balance(*where: ColumnElement[bool]) -> Any:
     held = func.coalesce(func.sum(entries.c.remaining), 0)
-    lots = (entries.c.customer_id == customers.c.id, entries.c.remaining > 0, _live(_at))
+    lots = (entries.c.customer_id == customers.c.id, OPEN_LOT, _live(_at))
     return select(
         customers.c.id,
         select(held).where(*lots).correlate(customers).scalar_subquery(),

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy import Integer as SqlInteger
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Customer, LedgerEntry, Purchase
+from db.models import OPEN_LOT, Customer, LedgerEntry, Purchase
 
 ACTIVE = "active"
 _UNIX_EPOCH_JULIAN_DAY = 2440587.5
@@ -185,7 +185,7 @@ async def purchase_totals(session: AsyncSession, scope: Scope = None) -> tuple[i
 
 def _live(now: datetime) -> ColumnElement[bool]:
     return and_(
-        LedgerEntry.remaining > 0,
+        OPEN_LOT,
         or_(LedgerEntry.expires_at.is_(None), LedgerEntry.expires_at > now),
     )
 
