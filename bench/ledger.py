@@ -97,7 +97,7 @@ class Scenario:
     seconds: float = 0.0
     refused: int = 0
     statements: int = 0
-    cpu: float = 0.0  # this process's CPU seconds (all threads, so aiosqlite's too)
+    cpu: float = 0.0  # this process's CPU seconds (all its threads)
     connections: int = 0  # opened during the scenario
     errors: Counter[str] = field(default_factory=Counter)
 
@@ -749,7 +749,7 @@ def print_report(
         "  refused ones included; setup: one grant_bonus, 500 per commit.\n"
         "SQL/op: statements the engine sent per operation (BEGIN and COMMIT are not sent as\n"
         "  statements; 0 for the raw drivers, which bypass the engine). CPU ms/op: this process\n"
-        "  only (the bench, SQLAlchemy, the driver and aiosqlite's threads), not the server."
+        "  only (the bench, SQLAlchemy and the driver, all threads), not the server."
     )
     opened = ", ".join(f"{s.name.split(':')[0]} {s.connections}" for s in scenarios)
     print(f"connections opened during: {opened}")
