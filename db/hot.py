@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Column, Insert, Integer, String, Table, bindparam, insert
+from sqlalchemy import Column, Insert, Integer, String, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,17 +63,14 @@ class Hot:
     """One statement, built once at import time with `bindparam`s; per dialect if it differs."""
 
     def __init__(self, statement: Executable | Mapping[str, Executable]) -> None:
-        self._statements = statement if isinstance(statement, Mapping) else None
-        self._statement = None if isinstance(statement, Mapping) else statement
+        self._statement = statement
         for each in statement.values() if isinstance(statement, Mapping) else (statement,):
             _check_columns(each)
         self._by_dialect: dict[str, _Compiled] = {}
 
     def statement(self, dialect: Dialect) -> Executable:
-        if self._statements is not None:
-            return self._statements[dialect.name]
-        assert self._statement is not None
-        return self._statement
+        statement = self._statement
+        return statement[dialect.name] if isinstance(statement, Mapping) else statement
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
         key = f"{dialect.name}+{dialect.driver}"
@@ -158,18 +155,32 @@ async def _raise_as_sqlalchemy(
     await greenlet_spawn(reraise, connection)
 
 
-def insert_of(table: Table, names: Sequence[str]) -> Insert:
-    """`INSERT INTO table (names) VALUES (:name, …)`: a Hot statement names every value it sends
-    (column defaults of the ORM do not apply)."""
-    return insert(table).values({name: bindparam(name, type_=table.c[name].type) for name in names})
+def dialect_inserts(
+    table: Table,
+    keys: Sequence[Column[Any]] = (),
+    returning: Sequence[Any] = (),
+    values: Sequence[Mapping[str, Any]] | None = None,
+) -> dict[str, Insert]:
+    """The same INSERT spelled per dialect (SQLAlchemy spells `ON CONFLICT` per dialect):
+    with `keys`, `ON CONFLICT (keys) DO NOTHING`; with `returning`, `RETURNING` those."""
+    by_dialect: dict[str, Insert] = {}
+    for name, dialect_insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert)):
+        statement: Any = dialect_insert(table)
+        if values is not None:
+            statement = statement.values(list(values))
+        if keys:
+            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+        by_dialect[name] = statement.returning(*returning) if returning else statement
+    return by_dialect
 
 
 class HotInsert:
     """A multi-row `INSERT … VALUES (…), (…)` per number of rows: one statement for a batch.
 
     With `keys`, `ON CONFLICT (keys) DO NOTHING`: the unique key decides, and a row already
-    there comes back as no row. Rows are dicts with the same keys; up to `MAX_ROWS` a call is
-    one statement, more go in slices of it.
+    there comes back as no row. Rows are dicts with the same keys, naming every value sent (the
+    ORM's column defaults do not apply); up to `MAX_ROWS` a call is one statement, more go in
+    slices of it.
     """
 
     MAX_ROWS = 32
@@ -187,18 +198,7 @@ class HotInsert:
             {name: bindparam(f"{name}_{i}", type_=self._table.c[name].type) for name in names}
             for i in range(count)
         ]
-        by_dialect: dict[str, Executable] = {}
-        for dialect, dialect_insert in (
-            ("sqlite", sqlite.insert),
-            ("postgresql", postgresql.insert),
-        ):
-            statement: Any = dialect_insert(self._table).values(values)
-            if self._keys:
-                statement = statement.on_conflict_do_nothing(index_elements=self._keys)
-            if self._returning:
-                statement = statement.returning(*self._returning)
-            by_dialect[dialect] = statement
-        return Hot(by_dialect)
+        return Hot(dialect_inserts(self._table, self._keys, self._returning, values))
 
     async def rows(
         self, session: AsyncSession, rows: Sequence[Mapping[str, Any]], **extra: Any

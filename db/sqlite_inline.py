@@ -98,7 +98,7 @@ class InlineConnection:
         return InlineCursor(self)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[Any]:
-        """One SELECT and its rows (`db.hot`)."""
+        """One statement and the rows it returns, in one call (`db.hot`)."""
         await self._before(sql)
         try:
             return self._conn.execute(sql, tuple(parameters)).fetchall()

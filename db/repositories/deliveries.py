@@ -19,31 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from db.base import utcnow
-from db.hot import Hot, insert_of
+from db.hot import HotInsert
 from db.models import Campaign, Customer, Delivery
 from db.repositories import identities
 from db.repositories.rows import table_of
 
-_ENQUEUE = Hot(  # a sale's notice is on its hot path
-    insert_of(
-        table_of(Delivery),
-        (
-            "customer_id",
-            "chat_id",
-            "channel",
-            "kind",
-            "payload",
-            "advertising",
-            "campaign_id",
-            "dedup_key",
-            "state",
-            "attempts",
-            "due_at",
-            "created_at",
-            "error",
-        ),
-    )
-)
+_ENQUEUE = HotInsert(table_of(Delivery))  # a sale's notice is on its hot path
 
 _ENQUEUED = "deliveries_enqueued"
 
@@ -102,21 +83,23 @@ async def enqueue(
     now = utcnow()
     await _ENQUEUE.rows(
         session,
-        **{
-            "customer_id": customer_id,
-            "chat_id": chat_id,
-            "channel": "telegram",
-            "kind": kind,
-            "payload": payload,
-            "advertising": advertising,
-            "campaign_id": campaign_id,
-            "dedup_key": dedup_key,
-            "state": "pending",
-            "attempts": 0,
-            "due_at": due_at or now,
-            "created_at": now,
-            "error": "",
-        },
+        [
+            {
+                "customer_id": customer_id,
+                "chat_id": chat_id,
+                "channel": "telegram",
+                "kind": kind,
+                "payload": payload,
+                "advertising": advertising,
+                "campaign_id": campaign_id,
+                "dedup_key": dedup_key,
+                "state": "pending",
+                "attempts": 0,
+                "due_at": due_at or now,
+                "created_at": now,
+                "error": "",
+            }
+        ],
     )
     session.sync_session.info[_ENQUEUED] = True
 

@@ -8,22 +8,19 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.hot import Hot, insert_of
+from db.hot import HotInsert
 from db.models import FunnelEvent, OwnerAlert
 from db.repositories.rows import insert_unique, table_of
 
 # A customer's first purchase writes one: on the sale's hot path.
-_ADD_FUNNEL_EVENT = Hot(
-    insert_of(table_of(FunnelEvent), ("kind", "source_id", "channel", "created_at"))
-)
+_ADD_FUNNEL_EVENT = HotInsert(table_of(FunnelEvent))
 
 
 async def add_funnel_event(
     session: AsyncSession, kind: str, source_id: int | None, channel: str = "telegram"
 ) -> None:
-    await _ADD_FUNNEL_EVENT.rows(
-        session, kind=kind, source_id=source_id, channel=channel, created_at=utcnow()
-    )
+    row = {"kind": kind, "source_id": source_id, "channel": channel, "created_at": utcnow()}
+    await _ADD_FUNNEL_EVENT.rows(session, [row])
 
 
 async def add_alert_once(

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import Column, CursorResult, Result, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from db.base import Base
+from db.hot import dialect_inserts
 
 
 def table_of(model: type[Base]) -> Table:
@@ -49,10 +49,7 @@ class InsertOnce:
     def __init__(
         self, table: Table, keys: Sequence[Column[Any]], returning: Sequence[Any] = ()
     ) -> None:
-        self._by_dialect: dict[str, Insert] = {}
-        for name, insert in (("sqlite", sqlite.insert), ("postgresql", postgresql.insert)):
-            statement = insert(table).on_conflict_do_nothing(index_elements=list(keys))
-            self._by_dialect[name] = statement.returning(*returning) if returning else statement
+        self._by_dialect = dialect_inserts(table, keys, returning)
 
     def __call__(self, session: AsyncSession) -> Insert:
         return self._by_dialect[session.get_bind().dialect.name]
