@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Column, Insert, Integer, String, Table, bindparam
+from sqlalchemy import Column, Insert, Integer, Select, String, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +43,7 @@ class _Compiled:
     compiled: SQLCompiler
     order: tuple[str, ...]  # parameter names in the order the driver takes them
     processors: Mapping[str, Callable[[Any], Any]]
+    reads_only: bool  # a SELECT: needs no transaction of its own
 
     def positional(self, params: Mapping[str, Any]) -> list[Any]:
         values = self.compiled.construct_params(params)
@@ -80,7 +81,14 @@ class Hot:
             if compiled.literal_execute_params or compiled.post_compile_params:
                 raise TypeError("a parameter rendered at run time: not for a Hot statement")
             processors = cast(dict[str, Callable[[Any], Any]], dict(compiled._bind_processors))
-            done = _Compiled(str(compiled), compiled, tuple(compiled.positiontup), processors)
+            statement = self.statement(dialect)
+            done = _Compiled(
+                str(compiled),
+                compiled,
+                tuple(compiled.positiontup),
+                processors,
+                isinstance(statement, Select),
+            )
             self._by_dialect[key] = done
         return done
 
@@ -101,7 +109,7 @@ class Hot:
         try:
             if isinstance(driver, InlineConnection):
                 return await driver.execute_fetchall(sql, ordered)
-            return await _asyncpg_fetch(raw.dbapi_connection, dialect, sql, ordered)
+            return await _asyncpg_fetch(raw.dbapi_connection, dialect, compiled, sql, ordered)
         except Exception as error:
             await _raise_as_sqlalchemy(sync, raw.dbapi_connection, error, sql, ordered)
             raise  # not reached: the line above raises
@@ -130,11 +138,17 @@ async def _connection(session: AsyncSession) -> tuple[Connection, PoolProxiedCon
     return sync, raw
 
 
-async def _asyncpg_fetch(adapter: Any, dialect: Any, sql: str, ordered: Sequence[Any]) -> list[Row]:
+async def _asyncpg_fetch(
+    adapter: Any, dialect: Any, compiled: _Compiled, sql: str, ordered: Sequence[Any]
+) -> list[Row]:
     """As SQLAlchemy's asyncpg cursor runs a statement: in the connection's transaction (begun
-    here if this is its first statement), prepared once per connection."""
+    here if this is its first writing statement), prepared once per connection.
+
+    A SELECT that comes first runs on its own: under READ COMMITTED each statement reads its
+    own snapshot anyway, and `/balance` then costs one round trip, not three (BEGIN, the
+    SELECT, and the ROLLBACK of the pool's reset)."""
     async with adapter._execute_mutex:
-        if adapter._transaction is None:
+        if adapter._transaction is None and not compiled.reads_only:
             await adapter._start_transaction()
         prepared, _ = await adapter._prepare(sql, dialect._invalidate_schema_cache_asof)
         return [tuple(record) for record in await prepared.fetch(*ordered)]
