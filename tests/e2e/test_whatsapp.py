@@ -56,6 +56,9 @@ def settings_overrides(fake_wa: FakeWhatsApp) -> dict[str, object]:
         "whatsapp_number": SHOP_NUMBER,
         "whatsapp_api_url": fake_wa.url,
         "whatsapp_webhook_port": port,
+        # Advertising would wait for the morning between 21:00 and 09:00 Moscow time: the
+        # campaign's message must arrive whenever the suite runs.
+        "quiet_hours": "",
     }
 
 
