@@ -50,7 +50,7 @@ from bot.whatsapp.delivery import WhatsAppChannel
 from bot.whatsapp.webhook import WhatsAppWebhook
 from bot.whatsapp.webhook import start_webhook as start_whatsapp_webhook
 from db import migrate
-from db.engine import POOL_OVERFLOW, POOL_SIZE, create_engine, create_session_factory
+from db.engine import POOL_SIZE, create_engine, create_session_factory
 from handlers import build_router
 
 CAMPAIGN_TICK_SECONDS = 30  # how soon a scheduled campaign starts after its time
@@ -61,10 +61,11 @@ log = logging.getLogger(__name__)
 _RESPONSE_TYPES = (Response[Message], Response[bool], Response[list[Update]])
 # An update holds at most two pooled connections, the second only for a moment: its session's,
 # and the form's write before a reply, which waits on nothing the update holds. One update at
-# work fewer than the pool's connections leaves one free for such a write, so updates can never
-# all wait on each other (tests/e2e/test_load.py). Half the pool, as before, halved the rate of
-# members' updates: each keeps its place while its reply travels to Telegram.
-UPDATES_AT_ONCE = POOL_SIZE + POOL_OVERFLOW - 1
+# work fewer than the pool's kept connections leaves one free for such a write, so updates can
+# never all wait on each other (tests/e2e/test_load.py), and they never open an overflow
+# connection, which the pool would close again at once (see db/engine.py). Half the pool, as
+# before, halved the rate of members' updates: each keeps its place while its reply travels.
+UPDATES_AT_ONCE = POOL_SIZE - 1
 
 
 @dataclass

@@ -33,7 +33,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-POOL_SIZE = 10
+# Connections beyond `pool_size` are closed when given back: updates alone must never need them
+# (bot.app keeps updates at work below the pool's size), or every update past the tenth opened
+# and closed a connection (SQLite: 5 pragmas; PostgreSQL: a new server process). The overflow is
+# for bursts of the delivery worker, the scheduler and the till beside the updates.
+POOL_SIZE = 20
 POOL_OVERFLOW = 10
 # Connections are replaced after this many seconds instead of pinged before each checkout (a
 # pre-ping costs round trips on every transaction); a server restart fails one transaction.
