@@ -94,5 +94,21 @@ async def checkpoint_after_erasure(session: AsyncSession) -> None:
     await session.commit()
 
 
+class Session(AsyncSession):
+    """An `AsyncSession` whose exit is free when it never began anything.
+
+    Closing runs in a task of its own (so a cancellation cannot cut it short) and through the
+    greenlet bridge. A session that holds no transaction and no objects has nothing to give
+    back, and most members' updates (`/balance`, help, a form step) leave theirs like that:
+    their reads run on a connection of their own (`db.hot`).
+    """
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        sync = self.sync_session
+        if sync._transaction is None and not sync.identity_map and not sync._new:
+            return
+        await super().__aexit__(type_, value, traceback)
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=Session, expire_on_commit=False)

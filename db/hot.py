@@ -19,20 +19,21 @@ returned as the driver gives them.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Column, Insert, Integer, Select, String, Table, bindparam
+from sqlalchemy import Column, Insert, Integer, Select, String, Table, bindparam, exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import await_, greenlet_spawn
 
-from db.sqlite_inline import InlineConnection
+from db.sqlite_inline import InlineConnection, reader
 
 Row = tuple[Any, ...]
 
@@ -65,9 +66,11 @@ class Hot:
 
     def __init__(self, statement: Executable | Mapping[str, Executable]) -> None:
         self._statement = statement
-        for each in statement.values() if isinstance(statement, Mapping) else (statement,):
-            _check_columns(each)
+        spellings = list(statement.values()) if isinstance(statement, Mapping) else [statement]
+        for spelling in spellings:
+            _check_columns(spelling)
         self._by_dialect: dict[str, _Compiled] = {}
+        self._reads_only = all(isinstance(spelling, Select) for spelling in spellings)
 
     def statement(self, dialect: Dialect) -> Executable:
         statement = self._statement
@@ -93,7 +96,16 @@ class Hot:
         return done
 
     async def rows(self, session: AsyncSession, **params: Any) -> list[Row]:
-        """Every row the statement returns (none for one without RETURNING)."""
+        """Every row the statement returns (none for one without RETURNING).
+
+        A SELECT in a session with no transaction yet runs on a pooled connection of its own
+        (`_read_alone`): the session stays untouched, as it was, and no transaction is begun
+        for it, so `/balance` costs the pool's checkout and the statement, nothing more."""
+        if self._reads_only and not session.sync_session.in_transaction():
+            engine = session.bind
+            assert isinstance(engine, AsyncEngine)
+            if (alone := await _read_alone(engine.sync_engine, self, params)) is not None:
+                return alone
         sync, raw = await _connection(session)
         dialect = sync.dialect
         driver = raw.driver_connection
@@ -120,6 +132,78 @@ class Hot:
 
 
 _CONNECTION = "hot_connection"
+
+
+async def _read_alone(engine: Engine, hot: Hot, params: Mapping[str, Any]) -> list[Row] | None:
+    """A SELECT outside the session, on a connection taken for it alone; None for a driver
+    this does not know.
+
+    Under PostgreSQL's READ COMMITTED and in SQLite's WAL mode, a statement outside a
+    transaction reads the last committed state, as the session's first statement would. On
+    SQLite it runs on the engine's reader (`db.sqlite_inline.reader`), on PostgreSQL on a
+    pooled connection, checked out and in within one trip through the greenlet bridge.
+    Listeners of `before_cursor_execute` see the statement with no `Connection` (None): none
+    was built for it, which is most of what this saves.
+    """
+    dialect = engine.dialect
+    sqlite_reader = reader(engine) if dialect.name == "sqlite" else None
+    if sqlite_reader is None and dialect.driver != "asyncpg":
+        return None
+    compiled = hot._compiled(dialect)
+    sql, ordered = compiled.sql, compiled.positional(params)
+    for listener in engine.dispatch.before_cursor_execute:
+        sql, ordered = listener(None, None, sql, ordered, None, False)
+    if sqlite_reader is None:
+        return await greenlet_spawn(_fetch_alone, engine, compiled, sql, ordered)
+    try:
+        return sqlite_reader.execute(sql, ordered).fetchall()
+    except sqlite3.Error as error:
+        raise _wrapped(engine, error, sql, ordered) from error
+
+
+def _fetch_alone(engine: Engine, compiled: _Compiled, sql: str, ordered: Sequence[Any]) -> Any:
+    pooled = engine.pool.connect()
+    try:
+        try:
+            adapter = pooled.dbapi_connection
+            return await_(_asyncpg_fetch(adapter, engine.dialect, compiled, sql, ordered))
+        except Exception as error:
+            _raise_alone(engine, pooled, error, sql, ordered)
+    finally:
+        pooled.close()  # back to the pool; the pool's reset has no transaction to end
+
+
+def _raise_alone(
+    engine: Engine,
+    pooled: PoolProxiedConnection,
+    error: Exception,
+    sql: str,
+    ordered: Sequence[Any],
+) -> None:
+    """As `Connection._handle_dbapi_exception` would raise it: wrapped, parameters hidden as
+    the engine hides them, and a lost connection invalidated (not given back to the pool)."""
+    dialect = engine.dialect
+    try:
+        cast(Any, pooled.dbapi_connection)._handle_exception(error)  # the DBAPI's own error
+    except Exception as dbapi_error:
+        lost = dialect.is_disconnect(cast(Any, dbapi_error), pooled.dbapi_connection, None)
+        if lost:
+            pooled.invalidate(dbapi_error)
+        raise _wrapped(engine, dbapi_error, sql, ordered, lost) from dbapi_error
+
+
+def _wrapped(
+    engine: Engine, error: Exception, sql: str, ordered: Sequence[Any], lost: bool = False
+) -> Exception:
+    return exc.DBAPIError.instance(
+        sql,
+        ordered,
+        error,
+        engine.dialect.loaded_dbapi.Error,
+        hide_parameters=engine.hide_parameters,
+        connection_invalidated=lost,
+        dialect=engine.dialect,
+    )
 
 
 async def _connection(session: AsyncSession) -> tuple[Connection, PoolProxiedConnection]:

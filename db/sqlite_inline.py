@@ -18,6 +18,10 @@ What that changes, and how it is kept safe:
 - Readers need no gate: in WAL mode they read a snapshot and never wait for the writer.
 - Another process's writer (the shell beside the running bot) is still waited for inside
   SQLite. That process goes on by itself, so the wait ends; this loop stalls meanwhile.
+- A statement that only reads, outside any transaction (`/balance`), needs no pooled
+  connection at all: `reader()` keeps one more connection per engine for those, set to
+  `query_only`. A statement runs to its end within one call, so one such connection serves
+  every task of the process in turn.
 
 The `sqlite+aiosqlite` URL and SQLAlchemy's aiosqlite dialect stay as they are: only the object
 behind the adapter changes (the shape of `aiosqlite.Connection` that the dialect uses).
@@ -32,8 +36,9 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 # As long as SQLite itself lets a writer wait (the `busy_timeout` pragma set on each connection).
@@ -42,6 +47,32 @@ WRITER_WAIT_SECONDS = 10.0
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+_readers: weakref.WeakKeyDictionary[Engine, sqlite3.Connection] = weakref.WeakKeyDictionary()
+
+
+def reader(engine: Engine) -> sqlite3.Connection | None:
+    """The engine's connection for reads outside a transaction; None until its file exists
+    (the pool's first connection creates it, private to its owner: see db.engine)."""
+    if (connection := _readers.get(engine)) is not None:
+        return connection
+    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+    database = str(cargs[0]) if cargs else ""
+    if cparams.get("uri") or not os.path.isfile(database):
+        return None
+    connection = sqlite3.connect(database, **{**cparams, "check_same_thread": False})
+    connection.execute(f"PRAGMA busy_timeout={int(WRITER_WAIT_SECONDS * 1000)}")
+    connection.execute("PRAGMA query_only=ON")  # a write here would bypass the writer's turn
+    _readers[engine] = connection
+    if not event.contains(engine, "engine_disposed", _close_reader):
+        event.listen(engine, "engine_disposed", _close_reader)
+    return connection
+
+
+def _close_reader(engine: Engine) -> None:
+    if (connection := _readers.pop(engine, None)) is not None:
+        connection.close()
 
 
 def _gate(database: str) -> asyncio.Lock:
