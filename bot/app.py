@@ -16,8 +16,6 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
-from aiogram.methods.base import Response
-from aiogram.types import Message, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -30,7 +28,7 @@ from bot.services import program as program_service
 from bot.services.delivery import Channel, Channels, DeliveryConfig, DeliveryWorker
 from bot.services.jobs import config_from
 from bot.settings import WEBHOOK_SECRET_MIN, Settings, SettingsError
-from bot.startup import check_telegram, wait_for_database
+from bot.startup import check_telegram, keep_startup_objects, wait_for_database
 from bot.telegram import menus
 from bot.telegram.campaign_view import ProgressWatcher
 from bot.telegram.delivery import TelegramChannel
@@ -56,9 +54,6 @@ from handlers import build_router
 CAMPAIGN_TICK_SECONDS = 30  # how soon a scheduled campaign starts after its time
 
 log = logging.getLogger(__name__)
-# aiogram builds `Response[T]` per API call; pydantic caches those classes only weakly, so they
-# are rebuilt (milliseconds each) after a garbage collection. Holding the common ones avoids it.
-_RESPONSE_TYPES = (Response[Message], Response[bool], Response[list[Update]])
 # An update holds at most two pooled connections, the second only for a moment: its session's,
 # and the form's write before a reply, which waits on nothing the update holds. One update at
 # work fewer than the pool's kept connections leaves one free for such a write, so updates can
@@ -265,6 +260,7 @@ async def serve(settings: Settings) -> None:
     pos = await start_pos(app)
     whatsapp = await start_whatsapp(app)
     scheduler = start_scheduler(app)
+    keep_startup_objects()
     try:
         await (run_webhook(app) if settings.webhook_url else run_polling(app))
     finally:
