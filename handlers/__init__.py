@@ -10,7 +10,7 @@ from aiogram import Router
 from aiogram.dispatcher.event.handler import CallableObject
 from aiogram.types import Message
 
-from bot.telegram.filters import Shortcut
+from bot.telegram.filters import Shortcut, skip_early
 from bot.telegram.questions import FormChatMiddleware
 from bot.texts import LANGUAGES
 from handlers import (
@@ -62,19 +62,17 @@ def _shortcuts() -> Router:
 def build_router() -> Router:
     """Order matters: shortcuts, /cancel and the rights commands (/forget works mid-signup),
     /start, unsubscribe and staff commands (usable mid-form), the forms, the menu's buttons, the
-    rest. Form steps refuse commands (`NotCommand`), so commands win."""
+    rest. Form steps refuse commands (`NotCommand`), so commands win.
+
+    The staff's routers sit in one group, which a customer's message that is neither a command
+    nor in one of their forms passes at one check (`skip_early`)."""
     root = Router(name="root")
     form_routers = (start.build_router(), signup.build_router())
     for router in form_routers:
         router.message.middleware(FormChatMiddleware())
         router.callback_query.middleware(FormChatMiddleware())
-    root.include_routers(
-        _shortcuts(),
-        cancel.build_router(),
-        rights.build_router(),
-        link.build_router(),
-        form_routers[0],
-        unsubscribe.build_router(),
+    staff_area = Router(name="staff area")
+    staff_area.include_routers(
         owner.build_router(),
         staff.build_router(),
         promos.build_router(),
@@ -89,8 +87,18 @@ def build_router() -> Router:
         till.build_router(),
         cashier.build_router(),
         receipt.build_router(),
+    )
+    root.include_routers(
+        _shortcuts(),
+        cancel.build_router(),
+        rights.build_router(),
+        link.build_router(),
+        form_routers[0],
+        unsubscribe.build_router(),
+        staff_area,
         form_routers[1],
         menu.build_router(),
         fallback.build_router(),
     )
+    skip_early(root)
     return root
