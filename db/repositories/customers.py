@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.hot import Hot
 from db.models import Customer
-from db.repositories.rows import rows_changed
+from db.repositories.rows import rows_changed, table_of
+
+_CUSTOMERS: Table = table_of(Customer)
+_PENDING_UPDATES: dict[tuple[str, ...], Hot] = {}
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Customer | None:
@@ -28,14 +32,21 @@ async def by_id(session: AsyncSession, customer_id: int) -> Customer | None:
 
 
 async def update_pending(session: AsyncSession, telegram_id: int, **values: Any) -> bool:
-    """Write answers onto a customer still signing up; False when there is no such row."""
-    result = await session.execute(
-        update(Customer)
-        .where(Customer.telegram_id == telegram_id, Customer.status == "pending")
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return rows_changed(result) == 1
+    """Write answers onto a customer still signing up; False when there is no such row.
+
+    Each questionnaire step writes one answer: a hot statement per set of columns."""
+    names = tuple(sorted(values))
+    if (hot := _PENDING_UPDATES.get(names)) is None:
+        columns = _CUSTOMERS.c
+        statement = (
+            update(_CUSTOMERS)
+            .where(columns.telegram_id == bindparam("p_who"), columns.status == "pending")
+            .values({name: bindparam(f"p_{name}", type_=columns[name].type) for name in names})
+            .returning(columns.id)
+        )
+        hot = _PENDING_UPDATES[names] = Hot(statement)
+    params = {f"p_{name}": value for name, value in values.items()}
+    return len(await hot.rows(session, p_who=telegram_id, **params)) == 1
 
 
 async def update_member(session: AsyncSession, telegram_id: int, **values: Any) -> bool:

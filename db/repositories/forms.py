@@ -8,6 +8,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
+from db.hot import Hot
 from db.models import FsmRecord
 
 # Core statements on the table: no ORM unit of work for a row that is only ever replaced whole.
@@ -19,9 +20,10 @@ _VALUES: dict[str, Any] = {
     "updated_at": bindparam("p_at"),
 }
 _ALL = select(_TABLE.c.key, _TABLE.c.state, _TABLE.c.data)
-_ADD = insert(_TABLE).values(key=bindparam("p_key"), **_VALUES)
-_CHANGE = update(_TABLE).where(_TABLE.c.key == bindparam("p_key")).values(**_VALUES)
-_DROP = delete(_TABLE).where(_TABLE.c.key == bindparam("p_key"))
+# A form step writes one of these: hot statements (db/hot.py), sent as one driver call each.
+_ADD = Hot(insert(_TABLE).values(key=bindparam("p_key"), **_VALUES))
+_CHANGE = Hot(update(_TABLE).where(_TABLE.c.key == bindparam("p_key")).values(**_VALUES))
+_DROP = Hot(delete(_TABLE).where(_TABLE.c.key == bindparam("p_key")))
 
 
 async def all_forms(session: AsyncSession) -> list[tuple[str, str | None, dict[str, Any]]]:
@@ -30,15 +32,15 @@ async def all_forms(session: AsyncSession) -> list[tuple[str, str | None, dict[s
 
 
 async def add_form(session: AsyncSession, key: str, state: str | None, data: dict) -> None:
-    await session.execute(_ADD, _params(key, state, data))
+    await _ADD.rows(session, **_params(key, state, data))
 
 
 async def change_form(session: AsyncSession, key: str, state: str | None, data: dict) -> None:
-    await session.execute(_CHANGE, _params(key, state, data))
+    await _CHANGE.rows(session, **_params(key, state, data))
 
 
 async def drop_form(session: AsyncSession, key: str) -> None:
-    await session.execute(_DROP, {"p_key": key})
+    await _DROP.rows(session, p_key=key)
 
 
 def _params(key: str, state: str | None, data: dict) -> dict[str, Any]:
