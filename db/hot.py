@@ -126,6 +126,23 @@ class Hot:
             await _raise_as_sqlalchemy(sync, raw.dbapi_connection, error, sql, ordered)
             raise  # not reached: the line above raises
 
+    async def once(self, engine: AsyncEngine, **params: Any) -> list[Row]:
+        """The statement as a unit of work of its own: committed when this returns.
+
+        On PostgreSQL it runs without BEGIN and COMMIT (a lone statement is atomic anyway): one
+        round trip instead of three. Elsewhere in a transaction of its own."""
+        sync = engine.sync_engine
+        if sync.dialect.driver != "asyncpg":
+            async with AsyncSession(engine) as session:
+                rows = await self.rows(session, **params)
+                await session.commit()
+                return rows
+        compiled, sql, ordered = _ready(sync, self, params)
+        return cast(
+            list[Row],
+            await greenlet_spawn(_fetch_alone, sync, compiled, sql, ordered, alone=True),
+        )
+
     async def one_or_none(self, session: AsyncSession, **params: Any) -> Row | None:
         rows = await self.rows(session, **params)
         return tuple(rows[0]) if rows else None
@@ -141,18 +158,14 @@ async def _read_alone(engine: Engine, hot: Hot, params: Mapping[str, Any]) -> li
     Under PostgreSQL's READ COMMITTED and in SQLite's WAL mode, a statement outside a
     transaction reads the last committed state, as the session's first statement would. On
     SQLite it runs on the engine's reader (`db.sqlite_inline.reader`), on PostgreSQL on a
-    pooled connection, checked out and in within one trip through the greenlet bridge.
-    Listeners of `before_cursor_execute` see the statement with no `Connection` (None): none
-    was built for it, which is most of what this saves.
+    pooled connection, checked out and in within one trip through the greenlet bridge. No
+    session, `Connection` or transaction is built for it, which is most of what this saves.
     """
     dialect = engine.dialect
     sqlite_reader = reader(engine) if dialect.name == "sqlite" else None
     if sqlite_reader is None and dialect.driver != "asyncpg":
         return None
-    compiled = hot._compiled(dialect)
-    sql, ordered = compiled.sql, compiled.positional(params)
-    for listener in engine.dispatch.before_cursor_execute:
-        sql, ordered = listener(None, None, sql, ordered, None, False)
+    compiled, sql, ordered = _ready(engine, hot, params)
     if sqlite_reader is None:
         return await greenlet_spawn(_fetch_alone, engine, compiled, sql, ordered)
     try:
@@ -161,12 +174,28 @@ async def _read_alone(engine: Engine, hot: Hot, params: Mapping[str, Any]) -> li
         raise _wrapped(engine, error, sql, ordered) from error
 
 
-def _fetch_alone(engine: Engine, compiled: _Compiled, sql: str, ordered: Sequence[Any]) -> Any:
+def _ready(
+    engine: Engine, hot: Hot, params: Mapping[str, Any]
+) -> tuple[_Compiled, str, Sequence[Any]]:
+    """The statement compiled for the engine, its parameters in order, as listeners left them
+    (they see it with no `Connection`: none is built for a statement run alone)."""
+    compiled = hot._compiled(engine.dialect)
+    sql, ordered = compiled.sql, compiled.positional(params)
+    for listener in engine.dispatch.before_cursor_execute:
+        sql, ordered = listener(None, None, sql, ordered, None, False)
+    return compiled, sql, ordered
+
+
+def _fetch_alone(
+    engine: Engine, compiled: _Compiled, sql: str, ordered: Sequence[Any], alone: bool = False
+) -> Any:
+    """On a pooled asyncpg connection; with `alone`, a write too runs without a transaction."""
     pooled = engine.pool.connect()
     try:
         try:
             adapter = pooled.dbapi_connection
-            return await_(_asyncpg_fetch(adapter, engine.dialect, compiled, sql, ordered))
+            fetch = _asyncpg_fetch(adapter, engine.dialect, compiled, sql, ordered, alone)
+            return await_(fetch)
         except Exception as error:
             _raise_alone(engine, pooled, error, sql, ordered)
     finally:
@@ -223,16 +252,22 @@ async def _connection(session: AsyncSession) -> tuple[Connection, PoolProxiedCon
 
 
 async def _asyncpg_fetch(
-    adapter: Any, dialect: Any, compiled: _Compiled, sql: str, ordered: Sequence[Any]
+    adapter: Any,
+    dialect: Any,
+    compiled: _Compiled,
+    sql: str,
+    ordered: Sequence[Any],
+    alone: bool = False,
 ) -> list[Row]:
     """As SQLAlchemy's asyncpg cursor runs a statement: in the connection's transaction (begun
     here if this is its first writing statement), prepared once per connection.
 
     A SELECT that comes first runs on its own: under READ COMMITTED each statement reads its
     own snapshot anyway, and `/balance` then costs one round trip, not three (BEGIN, the
-    SELECT, and the ROLLBACK of the pool's reset)."""
+    SELECT, and the ROLLBACK of the pool's reset). So does any statement run `alone`
+    (`Hot.once`), committed by the server as it ends."""
     async with adapter._execute_mutex:
-        if adapter._transaction is None and not compiled.reads_only:
+        if adapter._transaction is None and not (compiled.reads_only or alone):
             await adapter._start_transaction()
         prepared, _ = await adapter._prepare(sql, dialect._invalidate_schema_cache_asof)
         return [tuple(record) for record in await prepared.fetch(*ordered)]

@@ -34,8 +34,8 @@ from aiogram.fsm.storage.base import (
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.repositories import forms
+from db.repositories.forms import Form
 
-Form = tuple[str | None, dict[str, Any]]
 _EMPTY: Form = (None, {})
 # Keys changed by the update at work (None outside an update): written when it ends.
 _changed: ContextVar[set[str] | None] = ContextVar("form_changes", default=None)
@@ -94,15 +94,10 @@ class SqlAlchemyStorage(BaseStorage):
         if not writes:
             return
         try:
-            async with self._sessions() as session:
-                for key, new, old in writes:
-                    if new is None:
-                        await forms.drop_form(session, key)
-                    elif old is None:
-                        await forms.add_form(session, key, *new)
-                    else:
-                        await forms.change_form(session, key, *new)
-                await session.commit()
+            if len(writes) == 1:  # a step: one statement, its own unit of work
+                await forms.save_form(self._sessions.kw["bind"], *writes[0])
+            else:
+                await self._write_together(writes)
         except BaseException:
             # Memory follows the database: the change is lost whole, never half kept.
             for key, _, old in writes:
@@ -110,6 +105,17 @@ class SqlAlchemyStorage(BaseStorage):
             raise
         for key, new, _ in writes:
             self._restore(key, new, stored=True)
+
+    async def _write_together(self, writes: list[tuple[str, Form | None, Form | None]]) -> None:
+        async with self._sessions() as session:
+            for key, new, old in writes:
+                if new is None:
+                    await forms.drop_form(session, key)
+                elif old is None:
+                    await forms.add_form(session, key, *new)
+                else:
+                    await forms.change_form(session, key, *new)
+            await session.commit()
 
     def _restore(self, key: str, form: Form | None, *, stored: bool = False) -> None:
         for place in (self._forms, self._stored) if stored else (self._forms,):

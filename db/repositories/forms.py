@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from db.base import utcnow
 from db.hot import Hot
 from db.models import FsmRecord
 
+Form = tuple[str | None, dict[str, Any]]  # (state, data)
 # Core statements on the table: no ORM unit of work for a row that is only ever replaced whole.
 _TABLE: Table = FsmRecord.__table__  # type: ignore[assignment]
 # Parameters are named apart from the columns: SQLAlchemy keeps column names for itself.
@@ -41,6 +42,16 @@ async def change_form(session: AsyncSession, key: str, state: str | None, data: 
 
 async def drop_form(session: AsyncSession, key: str) -> None:
     await _DROP.rows(session, p_key=key)
+
+
+async def save_form(engine: AsyncEngine, key: str, new: Form | None, old: Form | None) -> None:
+    """One form's change as a unit of work of its own: one statement, committed."""
+    if new is None:
+        await _DROP.once(engine, p_key=key)
+    elif old is None:
+        await _ADD.once(engine, **_params(key, *new))
+    else:
+        await _CHANGE.once(engine, **_params(key, *new))
 
 
 def _params(key: str, state: str | None, data: dict) -> dict[str, Any]:
