@@ -129,10 +129,11 @@ class Hot:
     async def once(self, engine: AsyncEngine, **params: Any) -> list[Row]:
         """The statement as a unit of work of its own: committed when this returns.
 
-        On PostgreSQL it runs without BEGIN and COMMIT (a lone statement is atomic anyway): one
-        round trip instead of three. Elsewhere in a transaction of its own."""
+        On a pooled connection taken for it alone, with no session. On PostgreSQL it runs
+        without BEGIN and COMMIT (a lone statement is atomic anyway): one round trip instead of
+        three. On SQLite it takes the writer's turn and commits at once."""
         sync = engine.sync_engine
-        if sync.dialect.driver != "asyncpg":
+        if sync.dialect.driver != "asyncpg" and sync.dialect.name != "sqlite":
             async with AsyncSession(engine) as session:
                 rows = await self.rows(session, **params)
                 await session.commit()
@@ -189,10 +190,18 @@ def _ready(
 def _fetch_alone(
     engine: Engine, compiled: _Compiled, sql: str, ordered: Sequence[Any], alone: bool = False
 ) -> Any:
-    """On a pooled asyncpg connection; with `alone`, a write too runs without a transaction."""
+    """On a pooled connection; with `alone`, a write too is its own unit of work."""
     pooled = engine.pool.connect()
     try:
         try:
+            driver = pooled.driver_connection
+            if isinstance(driver, InlineConnection):  # SQLite, through db.engine
+                rows = await_(driver.execute_fetchall(sql, ordered))
+                if alone:
+                    await_(driver.commit())
+                return rows
+            if engine.dialect.driver != "asyncpg":
+                raise TypeError(f"no statement alone on {engine.dialect.driver}")
             adapter = pooled.dbapi_connection
             fetch = _asyncpg_fetch(adapter, engine.dialect, compiled, sql, ordered, alone)
             return await_(fetch)

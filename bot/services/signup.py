@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.domain import links
 from bot.domain.cards import new_card_code
@@ -187,10 +187,18 @@ ANSWER_COLUMNS = _ANSWER_COLUMNS  # for the channel-generic signup (bot/services
 
 
 async def save_answer(session: AsyncSession, telegram_id: int, step: Step, value: object) -> None:
-    """Keep one answer (None for a skipped question) on the pending customer row."""
-    if not await customer_repo.update_pending(
-        session, telegram_id, **{_ANSWER_COLUMNS[step]: value}
-    ):
+    """Keep one answer (None for a skipped question) on the pending customer row.
+
+    One statement: its own unit of work when the session has nothing under way (a step of
+    the questionnaire), else the end of the session's."""
+    answer = {_ANSWER_COLUMNS[step]: value}
+    if not session.in_transaction():
+        engine = session.bind
+        assert isinstance(engine, AsyncEngine)
+        if not await customer_repo.save_pending(engine, telegram_id, **answer):
+            raise NotSigningUpError(telegram_id)
+        return
+    if not await customer_repo.update_pending(session, telegram_id, **answer):
         await session.rollback()
         raise NotSigningUpError(telegram_id)
     await session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from db.hot import Hot
 from db.models import Customer
@@ -31,11 +31,8 @@ async def by_id(session: AsyncSession, customer_id: int) -> Customer | None:
     return await session.get(Customer, customer_id)
 
 
-async def update_pending(session: AsyncSession, telegram_id: int, **values: Any) -> bool:
-    """Write answers onto a customer still signing up; False when there is no such row.
-
-    Each questionnaire step writes one answer: a hot statement per set of columns."""
-    names = tuple(sorted(values))
+def _pending_update(names: tuple[str, ...]) -> Hot:
+    """Answers onto a customer still signing up: a hot statement per set of columns."""
     if (hot := _PENDING_UPDATES.get(names)) is None:
         columns = _CUSTOMERS.c
         statement = (
@@ -45,8 +42,22 @@ async def update_pending(session: AsyncSession, telegram_id: int, **values: Any)
             .returning(columns.id)
         )
         hot = _PENDING_UPDATES[names] = Hot(statement)
+    return hot
+
+
+async def update_pending(session: AsyncSession, telegram_id: int, **values: Any) -> bool:
+    """Write answers onto a customer still signing up; False when there is no such row."""
     params = {f"p_{name}": value for name, value in values.items()}
-    return len(await hot.rows(session, p_who=telegram_id, **params)) == 1
+    rows = await _pending_update(tuple(sorted(values))).rows(session, p_who=telegram_id, **params)
+    return len(rows) == 1
+
+
+async def save_pending(engine: AsyncEngine, telegram_id: int, **values: Any) -> bool:
+    """`update_pending` as a unit of work of its own (committed; one round trip on
+    PostgreSQL): a questionnaire step's answer."""
+    params = {f"p_{name}": value for name, value in values.items()}
+    rows = await _pending_update(tuple(sorted(values))).once(engine, p_who=telegram_id, **params)
+    return len(rows) == 1
 
 
 async def update_member(session: AsyncSession, telegram_id: int, **values: Any) -> bool:

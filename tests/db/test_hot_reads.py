@@ -1,5 +1,6 @@
 """A hot SELECT outside a transaction reads on a connection of its own, on both engines; inside
-one it reads what the session wrote. A session that began nothing exits without a trip."""
+one it reads what the session wrote. A statement run once is its own unit of work. A session
+that began nothing exits without a trip."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sqlite3
 
 import pytest
 from sqlalchemy import Integer, String, bindparam, event, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from db import sqlite_inline
@@ -19,6 +21,12 @@ NAME = Hot(
     )
 )
 RENAME = update(Customer).where(Customer.id == bindparam("who")).values(name=bindparam("new_name"))
+NEW_PHONE = Hot(
+    update(Customer)
+    .where(Customer.id == bindparam("who"))
+    .values(name=bindparam("new_name"), phone=bindparam("new_phone"))
+    .returning(Customer.id.cast(Integer))
+)
 
 
 async def _customer(sessions: async_sessionmaker, telegram_id: int) -> int:
@@ -93,3 +101,18 @@ async def test_the_sqlite_reader_cannot_write_and_closes_with_its_engine(
         reader.execute("SELECT 1")
     async with sessions() as session:  # a new one after the engine's dispose
         assert await NAME.one_or_none(session, telegram_id=75) is not None
+
+
+async def test_a_statement_run_once_is_committed_alone_or_not_at_all(
+    engine: AsyncEngine, sessions: async_sessionmaker
+) -> None:
+    first, second = await _customer(sessions, 76), await _customer(sessions, 77)
+    changed = await NEW_PHONE.once(engine, who=first, new_name="Ольга", new_phone="+79160000176")
+    assert changed == [(first,)]
+    async with sessions() as session:
+        assert await NAME.one_or_none(session, telegram_id=76) == ("Ольга", first)
+    with pytest.raises(IntegrityError):  # the phone is taken: nothing of it is kept
+        await NEW_PHONE.once(engine, who=second, new_name="Вера", new_phone="+79160000176")
+    async with sessions() as session:
+        assert await NAME.one_or_none(session, telegram_id=77) == ("Анна", second)
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
