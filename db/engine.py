@@ -94,7 +94,7 @@ async def checkpoint_after_erasure(session: AsyncSession) -> None:
     await session.commit()
 
 
-class Session(AsyncSession):
+class LeanSession(AsyncSession):
     """An `AsyncSession` whose exit is free when it never began anything.
 
     Closing runs in a task of its own (so a cancellation cannot cut it short) and through the
@@ -111,4 +111,4 @@ class Session(AsyncSession):
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, class_=Session, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=LeanSession, expire_on_commit=False)
