@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.dispatcher.middlewares.base import BaseMiddleware
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
@@ -41,6 +44,7 @@ from bot.telegram.middlewares import (
     FormWritesMiddleware,
     LanguageMiddleware,
     ProgramMiddleware,
+    ShortcutsMiddleware,
     UpdateLogMiddleware,
 )
 from bot.whatsapp.client import build_client as build_whatsapp
@@ -49,11 +53,12 @@ from bot.whatsapp.webhook import WhatsAppWebhook
 from bot.whatsapp.webhook import start_webhook as start_whatsapp_webhook
 from db import migrate
 from db.engine import POOL_SIZE, create_engine, create_session_factory
-from handlers import build_router
+from handlers import build_router, shortcuts
 
 CAMPAIGN_TICK_SECONDS = 30  # how soon a scheduled campaign starts after its time
 
 log = logging.getLogger(__name__)
+Middleware = BaseMiddleware | Callable[..., Awaitable[Any]]
 # An update holds at most two pooled connections, the second only for a moment: its session's,
 # and the form's write before a reply, which waits on nothing the update holds. One update at
 # work fewer than the pool's kept connections leaves one free for such a write, so updates can
@@ -117,8 +122,13 @@ def build_bot(settings: Settings) -> Bot:
     return Bot(token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
-    """Everything the bot needs, with the schema brought up to date first."""
+async def create_app(
+    settings: Settings, *, fsm_prefix: str = "fsm", watch: Sequence[Middleware] = ()
+) -> App:
+    """Everything the bot needs, with the schema brought up to date first.
+
+    `watch`: outer middlewares that see every update before the bot's own (the sandbox counts
+    the updates at work); one added later would miss the shortcuts, answered before routing."""
     engine = create_engine(settings.database_url)
     await migrate.upgrade(engine)
     sessions = create_session_factory(engine)
@@ -129,6 +139,8 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
         storage=storage, events_isolation=isolation, settings=settings, sessions=sessions
     )
     dispatcher["promo_guard"] = promos.guard_from(settings)
+    for middleware in watch:
+        dispatcher.update.outer_middleware(middleware)
     dispatcher.update.outer_middleware(UpdateLogMiddleware())
     dispatcher.update.outer_middleware(ConcurrencyLimitMiddleware(UPDATES_AT_ONCE))
     dispatcher.update.outer_middleware(LanguageMiddleware(settings.default_language))
@@ -139,6 +151,7 @@ async def create_app(settings: Settings, *, fsm_prefix: str = "fsm") -> App:
         bot.session.middleware(FormsBeforeRequests(storage))
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessions))
     dispatcher.update.outer_middleware(ProgramMiddleware(settings.program))
+    dispatcher.update.outer_middleware(ShortcutsMiddleware(shortcuts()))  # innermost
     dispatcher.errors.register(on_error)
     dispatcher.include_router(build_router())
     dispatcher.startup.register(_install_menus)

@@ -4,13 +4,10 @@ Routers are built per Dispatcher (an aiogram router has one parent), so a test o
 can assemble a fresh bot in the same process.
 """
 
-from typing import Any
-
 from aiogram import Router
 from aiogram.dispatcher.event.handler import CallableObject
-from aiogram.types import Message
 
-from bot.telegram.filters import Shortcut, skip_early
+from bot.telegram.filters import Shortcuts, skip_early
 from bot.telegram.questions import FormChatMiddleware
 from bot.texts import LANGUAGES
 from handlers import (
@@ -39,14 +36,9 @@ from handlers import (
 )
 
 
-async def _on_shortcut(message: Message, shortcut: CallableObject, **data: Any) -> Any:
-    """Hands the update to the handler the table names, with the data it asks for."""
-    return await shortcut.call(message, **data)
-
-
-def _shortcuts() -> Router:
-    """The members' commands and menu buttons, and /cancel: found by one dict lookup, before
-    any form or router sees them (most updates are these)."""
+def shortcuts() -> Shortcuts:
+    """The members' commands and menu buttons, and /cancel: found by one dict lookup and
+    handed to their handler before any form or router sees them (most updates are these)."""
     by_text: dict[str, CallableObject] = {}
     by_command: dict[str, CallableObject] = {}
     for command, label, handler in (*menu.SHORTCUTS, *cancel.SHORTCUTS):
@@ -54,15 +46,14 @@ def _shortcuts() -> Router:
         by_command[command] = route
         for texts in LANGUAGES.values():
             by_text[getattr(texts, label)] = route
-    router = Router(name="shortcuts")
-    router.message.register(_on_shortcut, Shortcut(by_text, by_command))
-    return router
+    return Shortcuts(by_text, by_command)
 
 
 def build_router() -> Router:
-    """Order matters: shortcuts, /cancel and the rights commands (/forget works mid-signup),
-    /start, unsubscribe and staff commands (usable mid-form), the forms, the menu's buttons, the
-    rest. Form steps refuse commands (`NotCommand`), so commands win.
+    """Order matters: (the shortcuts, before any router), /cancel and the rights commands
+    (/forget works mid-signup), /start, unsubscribe and staff commands (usable mid-form), the
+    forms, the menu's buttons, the rest. Form steps refuse commands (`NotCommand`), so commands
+    win.
 
     The staff's routers sit in one group, which a customer's message that is neither a command
     nor in one of their forms passes at one check (`skip_early`)."""
@@ -89,7 +80,6 @@ def build_router() -> Router:
         receipt.build_router(),
     )
     root.include_routers(
-        _shortcuts(),
         cancel.build_router(),
         rights.build_router(),
         link.build_router(),

@@ -696,12 +696,11 @@ async def run_sandbox(
         ) as fake:
             config = sandbox_settings(settings, fake.url, database_url)
             try:
-                app = await create_app(config, fsm_prefix="sandbox")
+                busy = _BusyCounter()
+                app = await create_app(config, fsm_prefix="sandbox", watch=[busy])
             except (OSError, SQLAlchemyError) as error:  # a database that cannot be opened
                 raise database_error(config.database_url, error, "SANDBOX_DATABASE_URL") from None
             app.delivery.start()
-            busy = _BusyCounter()
-            app.dispatcher.update.outer_middleware(busy)
             polling = asyncio.create_task(
                 app.dispatcher.start_polling(
                     app.bot, handle_signals=False, polling_timeout=POLLING_TIMEOUT

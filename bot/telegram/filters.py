@@ -1,4 +1,5 @@
-"""Filters: the Telegram side of the one permission check, commands, and the shortcut table."""
+"""Filters: the Telegram side of the one permission check, commands, the shortcut table, and
+routers passed at one check."""
 
 from __future__ import annotations
 
@@ -83,11 +84,12 @@ class NotCommand(Filter):
         return not (message.text or "").startswith("/")
 
 
-class Shortcut(Filter):
-    """The frequent commands and menu buttons, found with one lookup instead of every router.
+class Shortcuts:
+    """The frequent commands and menu buttons, found with one lookup instead of every router
+    (`bot.telegram.middlewares.ShortcutsMiddleware` hands them over before any routing).
 
     `by_text` maps an exact text (a button label in any language) or a lower-case word to a
-    handler, `by_command` a command name; the handler is handed over as `shortcut`.
+    handler, `by_command` a command name.
     """
 
     def __init__(
@@ -96,17 +98,17 @@ class Shortcut(Filter):
         self._by_text = dict(by_text)
         self._by_command = dict(by_command)
 
-    async def __call__(self, message: Message, bot: Bot) -> bool | dict[str, Any]:
+    async def find(self, message: Message, bot: Bot) -> CallableObject | None:
         text = message.text
         if not text:
-            return False
+            return None
         route = self._by_text.get(text)
         if route is None and text[0] == "/":
             name = await _command_name(message, bot)
             route = self._by_command.get(name) if name else None
         elif route is None and len(text) < 20:
             route = self._by_text.get(text.strip().lower())
-        return {"shortcut": route} if route is not None else False
+        return route
 
 
 class CommandOrOwnState(Filter):

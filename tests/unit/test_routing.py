@@ -98,4 +98,4 @@ async def test_a_questionnaire_answer_passes_the_staff_area_and_reaches_the_sign
     assert await signup(answer, raw_state=name)
     assert await staff_area(_message("/stats"), raw_state=name)  # commands win over a form
     assert await staff_area(_message("1500"), raw_state=SaleForm.amount.state)
-    assert _filter_of(by_name["fallback"]) is None and _filter_of(by_name["shortcuts"]) is None
+    assert _filter_of(by_name["fallback"]) is None
