@@ -224,9 +224,9 @@ LOCK = (
 SPEND = "SELECT COALESCE(SUM(amount - refunded_amount), 0) FROM purchases WHERE customer_id = {c}"
 PURCHASE = (
     "INSERT INTO purchases (customer_id, store, amount, redeemed, accrued, refunded_amount,"
-    " receipt_id, receipt_key, channel, actor, created_at)"
-    " VALUES ({c}, {store}, {amount}, 0, {accrued}, 0, {receipt}, {key}, 'pos', 'raw', {now})"
-    " ON CONFLICT (receipt_key) DO NOTHING RETURNING id"
+    " receipt_id, channel, actor, created_at)"
+    " VALUES ({c}, {store}, {amount}, 0, {accrued}, 0, {receipt}, 'pos', 'raw', {now})"
+    " ON CONFLICT (store, receipt_id) DO NOTHING RETURNING id"
 )
 LOT = (
     "INSERT INTO ledger_entries (customer_id, kind, points, reason, idempotency_key, created_at,"
@@ -255,7 +255,7 @@ def raw_sqlite(path: str, customers: list[int], purchases: int, program: Program
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
         connection.execute(f"PRAGMA {pragma}")
     lock, spend, balance = (_sqlite(s, ["c"]) for s in (LOCK, SPEND, BALANCE))
-    purchase = _sqlite(PURCHASE, ["c", "store", "amount", "accrued", "receipt", "key", "now"])
+    purchase = _sqlite(PURCHASE, ["c", "store", "amount", "accrued", "receipt", "now"])
     lot = _sqlite(LOT, ["c", "points", "key", "now", "expires", "purchase"])
     cpu_before, started = time.process_time(), time.perf_counter()
     for n in range(purchases):
@@ -271,7 +271,7 @@ def raw_sqlite(path: str, customers: list[int], purchases: int, program: Program
         points = program.accrual(amount, spent)
         receipt = f"R{n}"
         values = {"c": customer, "store": STORE, "amount": amount, "accrued": points}
-        values |= {"receipt": receipt, "key": f"raw:{receipt}", "now": stamp}
+        values |= {"receipt": receipt, "now": stamp}
         purchase_id = connection.execute(purchase, values).fetchone()[0]
         connection.execute(
             lot,
@@ -299,7 +299,7 @@ async def raw_asyncpg(
     size = min(tasks, RAW_PG_POOL)
     run = Run(f"raw asyncpg, {tasks} tasks, pool of {size}")
     lock, spend, balance = (_asyncpg(s, ["c"]) for s in (LOCK, SPEND, BALANCE))
-    purchase = _asyncpg(PURCHASE, ["c", "store", "amount", "accrued", "receipt", "key", "now"])
+    purchase = _asyncpg(PURCHASE, ["c", "store", "amount", "accrued", "receipt", "now"])
     lot = _asyncpg(LOT, ["c", "points", "key", "now", "expires", "purchase"])
     pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size)
 
@@ -312,7 +312,7 @@ async def raw_asyncpg(
             spent = await connection.fetchval(spend, customer)
             points = program.accrual(amount, int(spent))
             purchase_id = await connection.fetchval(
-                purchase, customer, STORE, amount, points, receipt, f"raw:{receipt}", now
+                purchase, customer, STORE, amount, points, receipt, now
             )
             await connection.execute(
                 lot,
