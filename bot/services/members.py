@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import links
 from bot.domain.cards import CARD_LENGTH, normalize_card_code
 from bot.domain.phone import mask_phone, normalize_phone
-from db.models import Customer
 from db.repositories import customers as customer_repo
 
 CARD_KIND = "c"
@@ -27,14 +26,21 @@ class Member:
     language: str
 
 
-def _member(customer: Customer) -> Member:
+def _member(
+    customer_id: int,
+    telegram_id: int | None,
+    name: str | None,
+    phone: str | None,
+    card_code: str | None,
+    language: str,
+) -> Member:
     return Member(
-        customer.id,
-        customer.telegram_id,
-        (customer.name or "").split(" ")[0],
-        mask_phone(customer.phone) if customer.phone else "",
-        customer.card_code or "",
-        customer.language,
+        customer_id,
+        telegram_id,
+        (name or "").split(" ")[0],
+        mask_phone(phone) if phone else "",
+        card_code or "",
+        language,
     )
 
 
@@ -52,17 +58,20 @@ async def by_card_payload(session: AsyncSession, link_key: bytes, payload: str) 
 
 async def by_id(session: AsyncSession, customer_id: int) -> Member | None:
     customer = await customer_repo.by_id(session, customer_id)
-    return _member(customer) if customer and customer.status == "active" else None
+    if customer is None or customer.status != "active":
+        return None
+    c = customer
+    return _member(c.id, c.telegram_id, c.name, c.phone, c.card_code, c.language)
 
 
 async def find(session: AsyncSession, query: str) -> Member | None:
     """A typed card number (8 digits with a valid check digit) or a phone in any spelling."""
-    customer = None
+    row = None
     if code := normalize_card_code(query):
-        customer = await customer_repo.by_card_code(session, code)
+        row = await customer_repo.active_by_card(session, code)
     elif phone := normalize_phone(query):
-        customer = await customer_repo.by_phone(session, phone)
-    return _member(customer) if customer and customer.status == "active" else None
+        row = await customer_repo.active_by_phone(session, phone)
+    return None if row is None else _member(*row)
 
 
 def is_mistyped_card(query: str) -> bool:

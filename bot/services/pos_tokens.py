@@ -12,12 +12,10 @@ import hmac
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.base import utcnow
-from db.models import PosToken
-from db.repositories.rows import rows_changed
+from db.repositories import pos_tokens as repo
 
 TOKEN_PREFIX = "cbp_"
 STORE_MAX_LENGTH = 100  # PosToken.store and Purchase.store
@@ -43,9 +41,7 @@ async def issue_token(session: AsyncSession, store: str, now: datetime | None = 
     The returned value is the only copy: it cannot be read back from the database.
     """
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        PosToken(store=_store_name(store), token_hash=_digest(token), created_at=now or utcnow())
-    )
+    repo.add(session, _store_name(store), _digest(token), now or utcnow())
     await session.commit()
     return token
 
@@ -59,20 +55,16 @@ async def store_for_token(session: AsyncSession, token: str | None) -> str | Non
     if not token or len(token) > _TOKEN_MAX_LENGTH or not token.startswith(TOKEN_PREFIX):
         return None
     digest = _digest(token)
-    row = await session.scalar(select(PosToken).where(PosToken.token_hash == digest))
-    if row is None or row.revoked_at is not None:
+    if (row := await repo.live(session, digest)) is None:
         return None
-    return row.store if hmac.compare_digest(row.token_hash, digest) else None
+    store, stored = row
+    return store if hmac.compare_digest(stored, digest) else None
 
 
 async def revoke_store_tokens(
     session: AsyncSession, store: str, now: datetime | None = None
 ) -> int:
     """Revoke every live token of `store`; returns how many; commits."""
-    result = await session.execute(
-        update(PosToken)
-        .where(PosToken.store == _store_name(store), PosToken.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow())
-    )
+    revoked = await repo.revoke_store(session, _store_name(store), now or utcnow())
     await session.commit()
-    return rows_changed(result)
+    return revoked

@@ -12,11 +12,38 @@ from db.models import Customer
 from db.repositories.rows import rows_changed, table_of
 
 _CUSTOMERS: Table = table_of(Customer)
+# What a till's look-up needs of an active member (a till asks on every sale): hot reads.
+_MEMBER_COLUMNS = (
+    Customer.id,
+    Customer.telegram_id,
+    Customer.name,
+    Customer.phone,
+    Customer.card_code,
+    Customer.language,
+)
+_ACTIVE = Customer.status == "active"
+_MEMBER_BY_CARD = Hot(
+    select(*_MEMBER_COLUMNS).where(Customer.card_code == bindparam("code"), _ACTIVE)
+)
+_MEMBER_BY_PHONE = Hot(
+    select(*_MEMBER_COLUMNS).where(Customer.phone == bindparam("phone"), _ACTIVE)
+)
 _PENDING_UPDATES: dict[tuple[str, ...], Hot] = {}
 
 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Customer | None:
     return await session.scalar(select(Customer).where(Customer.telegram_id == telegram_id))
+
+
+async def active_by_card(session: AsyncSession, card_code: str) -> Any:
+    """(id, telegram_id, name, phone, card_code, language) of the active member with this
+    card; None for no such member."""
+    return await _MEMBER_BY_CARD.one_or_none(session, code=card_code)
+
+
+async def active_by_phone(session: AsyncSession, phone: str) -> Any:
+    """As `active_by_card`, by the phone in its stored form."""
+    return await _MEMBER_BY_PHONE.one_or_none(session, phone=phone)
 
 
 async def by_phone(session: AsyncSession, phone: str) -> Customer | None:
