@@ -98,9 +98,9 @@ class Hot:
     async def rows(self, session: AsyncSession, **params: Any) -> list[Row]:
         """Every row the statement returns (none for one without RETURNING).
 
-        A SELECT in a session with no transaction yet runs on a pooled connection of its own
-        (`_read_alone`): the session stays untouched, as it was, and no transaction is begun
-        for it, so `/balance` costs the pool's checkout and the statement, nothing more."""
+        A SELECT in a session with no transaction yet runs on a connection of its own
+        (`_read_alone`): the session stays untouched and no transaction is begun for it, so
+        `/balance` costs the statement and little more."""
         if self._reads_only and not session.sync_session.in_transaction():
             engine = session.bind
             assert isinstance(engine, AsyncEngine)
