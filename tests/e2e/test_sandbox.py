@@ -238,7 +238,7 @@ async def test_ctrl_c_stops_the_sandbox_cleanly(tmp_path: Path) -> None:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=tmp_path,
-        env=_environment(tmp_path),
+        env=_environment(tmp_path) | {"PYTHONFAULTHANDLER": "1"},
     )
     assert process.stdout is not None
     try:
@@ -249,7 +249,12 @@ async def test_ctrl_c_stops_the_sandbox_cleanly(tmp_path: Path) -> None:
         raise
     assert b"SANDBOX" in banner
     process.send_signal(signal.SIGINT)
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    except TimeoutError:  # what it was doing, for whoever reads the failure
+        process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        stdout, stderr = await process.communicate()
+        pytest.fail("still running 30 s after Ctrl-C:\n" + (stdout + stderr).decode()[-4000:])
     output = (banner + stdout + stderr).decode()
     assert process.returncode == 0, output
     assert "Sandbox stopped (interrupted)" in output
