@@ -229,6 +229,13 @@ def test_clientbase_without_a_token_starts_the_sandbox(tmp_path: Path) -> None:
     assert (tmp_path / "sandbox.db").exists()
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C as a shell gives it to a program it starts: neither blocked nor ignored,
+    whatever the test runner's process did with SIGINT (it is inherited across exec)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 async def test_ctrl_c_stops_the_sandbox_cleanly(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -239,6 +246,7 @@ async def test_ctrl_c_stops_the_sandbox_cleanly(tmp_path: Path) -> None:
         stderr=asyncio.subprocess.PIPE,
         cwd=tmp_path,
         env=_environment(tmp_path) | {"PYTHONFAULTHANDLER": "1"},
+        preexec_fn=_as_from_a_terminal,
     )
     assert process.stdout is not None
     try:
@@ -252,9 +260,15 @@ async def test_ctrl_c_stops_the_sandbox_cleanly(tmp_path: Path) -> None:
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     except TimeoutError:  # what it was doing, for whoever reads the failure
+        status = Path(f"/proc/{process.pid}/status")
+        text = await asyncio.to_thread(status.read_text)
+        signals = [line for line in text.splitlines() if line.startswith("Sig")]
         process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
         stdout, stderr = await process.communicate()
-        pytest.fail("still running 30 s after Ctrl-C:\n" + (stdout + stderr).decode()[-4000:])
+        pytest.fail(
+            f"still running 30 s after Ctrl-C; {signals}\nstdout: {stdout.decode()[-1500:]}\n"
+            f"stderr: {stderr.decode()[-2500:]}"
+        )
     output = (banner + stdout + stderr).decode()
     assert process.returncode == 0, output
     assert "Sandbox stopped (interrupted)" in output
