@@ -193,15 +193,15 @@ def _fetch_alone(
     """On a pooled connection; with `alone`, a write too is its own unit of work."""
     pooled = engine.pool.connect()
     try:
+        driver = pooled.driver_connection
+        if not isinstance(driver, InlineConnection) and engine.dialect.driver != "asyncpg":
+            raise TypeError(f"no statement alone on {engine.dialect.driver}")
         try:
-            driver = pooled.driver_connection
             if isinstance(driver, InlineConnection):  # SQLite, through db.engine
                 rows = await_(driver.execute_fetchall(sql, ordered))
                 if alone:
                     await_(driver.commit())
                 return rows
-            if engine.dialect.driver != "asyncpg":
-                raise TypeError(f"no statement alone on {engine.dialect.driver}")
             adapter = pooled.dbapi_connection
             fetch = _asyncpg_fetch(adapter, engine.dialect, compiled, sql, ordered, alone)
             return await_(fetch)

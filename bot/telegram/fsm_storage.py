@@ -108,13 +108,8 @@ class SqlAlchemyStorage(BaseStorage):
 
     async def _write_together(self, writes: list[tuple[str, Form | None, Form | None]]) -> None:
         async with self._sessions() as session:
-            for key, new, old in writes:
-                if new is None:
-                    await forms.drop_form(session, key)
-                elif old is None:
-                    await forms.add_form(session, key, *new)
-                else:
-                    await forms.change_form(session, key, *new)
+            for write in writes:
+                await forms.write_form(session, *write)
             await session.commit()
 
     def _restore(self, key: str, form: Form | None, *, stored: bool = False) -> None:

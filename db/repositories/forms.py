@@ -32,26 +32,23 @@ async def all_forms(session: AsyncSession) -> list[tuple[str, str | None, dict[s
     return [(key, state, dict(data or {})) for key, state, data in await session.execute(_ALL)]
 
 
-async def add_form(session: AsyncSession, key: str, state: str | None, data: dict) -> None:
-    await _ADD.rows(session, **_params(key, state, data))
+def _change_of(key: str, new: Form | None, old: Form | None) -> tuple[Hot, dict[str, Any]]:
+    """The one statement that takes the stored form `old` to `new` (None: no row)."""
+    if new is None:
+        return _DROP, {"p_key": key}
+    return (_ADD if old is None else _CHANGE), _params(key, *new)
 
 
-async def change_form(session: AsyncSession, key: str, state: str | None, data: dict) -> None:
-    await _CHANGE.rows(session, **_params(key, state, data))
-
-
-async def drop_form(session: AsyncSession, key: str) -> None:
-    await _DROP.rows(session, p_key=key)
+async def write_form(session: AsyncSession, key: str, new: Form | None, old: Form | None) -> None:
+    """One form's change inside the session's unit of work."""
+    hot, params = _change_of(key, new, old)
+    await hot.rows(session, **params)
 
 
 async def save_form(engine: AsyncEngine, key: str, new: Form | None, old: Form | None) -> None:
     """One form's change as a unit of work of its own: one statement, committed."""
-    if new is None:
-        await _DROP.once(engine, p_key=key)
-    elif old is None:
-        await _ADD.once(engine, **_params(key, *new))
-    else:
-        await _CHANGE.once(engine, **_params(key, *new))
+    hot, params = _change_of(key, new, old)
+    await hot.once(engine, **params)
 
 
 def _params(key: str, state: str | None, data: dict) -> dict[str, Any]:
